@@ -1,0 +1,133 @@
+/**
+ * Time as a parameter: every policy, limiter, breaker, lease and simulated model takes a Clock so
+ * tests can drive time by hand instead of sleeping.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`; rejects with the signal's reason if aborted first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** The real clock. */
+export const systemClock: Clock = Object.freeze({
+  now: () => Date.now(),
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (ms <= 0 && !signal) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(abortReason(signal!));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, ms));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  },
+});
+
+interface Sleeper {
+  at: number;
+  seq: number;
+  resolve: () => void;
+}
+
+/**
+ * A clock that moves only when told. `advance(ms)` wakes sleepers in time order, letting the
+ * microtasks each one schedules run before the next wakes. `onSleep` fires when something starts
+ * waiting, so a test can advance time from the listener.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  private sleepers: Sleeper[] = [];
+  private seq = 0;
+  /** Called with the wake-up time whenever a sleep starts. */
+  onSleep: ((wakeAt: number) => void) | undefined;
+
+  constructor(start = 0) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  /** How many sleeps are pending. */
+  get pending(): number {
+    return this.sleepers.length;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise<void>((resolve, reject) => {
+      const sleeper: Sleeper = { at: this.current + Math.max(0, ms), seq: this.seq++, resolve: () => {} };
+      const onAbort = () => {
+        this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+        reject(abortReason(signal!));
+      };
+      sleeper.resolve = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.sleepers.push(sleeper);
+      this.onSleep?.(sleeper.at);
+    });
+  }
+
+  /** Moves time forward by `ms`, waking every sleeper due on the way, in order. */
+  async advance(ms: number): Promise<void> {
+    const target = this.current + ms;
+    for (;;) {
+      await flushMicrotasks();
+      const next = this.nextDue(target);
+      if (!next) break;
+      this.sleepers = this.sleepers.filter((s) => s !== next);
+      this.current = Math.max(this.current, next.at);
+      next.resolve();
+    }
+    this.current = target;
+    await flushMicrotasks();
+  }
+
+  /** Sets the time (never backwards) and wakes what is due. */
+  async set(time: number): Promise<void> {
+    await this.advance(Math.max(0, time - this.current));
+  }
+
+  private nextDue(limit: number): Sleeper | undefined {
+    let best: Sleeper | undefined;
+    for (const s of this.sleepers) {
+      if (s.at > limit) continue;
+      if (!best || s.at < best.at || (s.at === best.at && s.seq < best.seq)) best = s;
+    }
+    return best;
+  }
+}
+
+/** Lets pending promise callbacks run (several turns, since chains of awaits take several). */
+export async function flushMicrotasks(turns = 20): Promise<void> {
+  for (let i = 0; i < turns; i++) await Promise.resolve();
+}
+
+/** A source of randomness in [0, 1), injectable for jitter and sampling. */
+export type Random = () => number;
+
+/** A small seeded PRNG (mulberry32): deterministic jitter and simulation from a seed. */
+export function createSeededRandom(seed: number): Random {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

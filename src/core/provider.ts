@@ -1,0 +1,52 @@
+import type { Clock } from './clock.js';
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  StreamPart,
+} from './types.js';
+
+/** Per-attempt timeouts in milliseconds (SPEC UP-4). */
+export interface AttemptTimeouts {
+  connectMs: number;
+  headersMs: number;
+  firstTokenMs: number;
+  idleMs: number;
+  totalMs: number;
+}
+
+/** What an adapter gets for one attempt. */
+export interface CallContext {
+  /** The model name the upstream knows. */
+  upstreamModel: string;
+  /** Aborted when the client leaves, a timeout fires or another attempt wins; must reach the socket. */
+  signal: AbortSignal;
+  clock: Clock;
+  requestId: string;
+  timeouts: AttemptTimeouts;
+  /** Extra headers for the upstream request (e.g. `traceparent`, `x-sim-fault`). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A model provider. Adapters never throw anything but `BreakwaterError`: HTTP failures are
+ * classified with `upstreamHttpError`, transport failures become `upstream_error` /
+ * `upstream_timeout` with a `reason`. A stream's iterator throws the same way when the stream
+ * fails after it began; a stream that ends without a terminator but with content yields `finish`
+ * with what it has.
+ */
+export interface ProviderAdapter {
+  /** The configured provider name, e.g. `openai`, `sim`, `local-vllm`. */
+  readonly id: string;
+  /** Non-streaming call. */
+  generate(request: CanonicalRequest, ctx: CallContext): Promise<CanonicalResponse>;
+  /** Streaming call: `start` first, then deltas, then `usage`, then `finish`. */
+  stream(request: CanonicalRequest, ctx: CallContext): AsyncIterable<StreamPart>;
+  /** Embeddings, where the provider has them. */
+  embed?(request: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse>;
+  /** The models the upstream serves, for discovery. */
+  listModels?(ctx: { signal: AbortSignal }): Promise<string[]>;
+  /** Releases pooled connections. */
+  close?(): Promise<void>;
+}
