@@ -47,6 +47,8 @@ export interface ReasoningPart {
   type: 'reasoning';
   text: string;
   signature?: string;
+  /** Anthropic `redacted_thinking`: the opaque encrypted payload, passed back verbatim; `text` is empty. */
+  redactedData?: string;
 }
 
 /** Any part of a message. */
@@ -70,6 +72,8 @@ export interface ToolDefinition {
   /** JSON Schema of the arguments. */
   parameters: JsonObject;
   strict?: boolean;
+  /** Anthropic prompt-caching marker on the tool definition. */
+  cacheControl?: JsonObject;
 }
 
 /** How the model may use tools. */
@@ -154,6 +158,8 @@ export interface CanonicalResponse {
   finishReason: FinishReason;
   /** The upstream's own stop reason string, for diagnostics. */
   rawFinishReason?: string;
+  /** The stop sequence that ended generation, when the upstream says which (Anthropic does). */
+  stopSequence?: string;
   usage: Usage;
   rateLimit?: RateLimitInfo;
   created?: number;
@@ -176,6 +182,8 @@ export interface ReasoningDeltaPart {
   type: 'reasoning-delta';
   text: string;
   signature?: string;
+  /** A whole Anthropic `redacted_thinking` block; arrives alone, `text` is empty. */
+  redactedData?: string;
 }
 /** A tool call begins; `index` numbers tool calls 0, 1, … within the response. */
 export interface ToolCallStartPart {
@@ -200,6 +208,8 @@ export interface FinishPart {
   type: 'finish';
   finishReason: FinishReason;
   rawFinishReason?: string;
+  /** The stop sequence that ended generation, when the upstream says which. */
+  stopSequence?: string;
   usage?: Usage;
 }
 /** Generation failed after the stream began; emitted by the pipeline toward the client encoder. */

@@ -1,0 +1,146 @@
+import type { BenchResults, ByTarget } from './bench-results.js';
+import type { StartSummary } from './cold-start.js';
+import type { FixedRateResult } from './fixed-rate-run.js';
+import type { HttpTarget } from './http-target.js';
+import type { StreamResult } from './stream-run.js';
+import type { ThroughputResult } from './throughput-run.js';
+
+const TARGETS: readonly HttpTarget['name'][] = ['direct', 'bare', 'breakwater'];
+
+/** A number for the table: fixed digits with thousands separators, "-" when unknown. */
+export function formatNumber(value: number | undefined, digits = 0): string {
+  if (value === undefined || !Number.isFinite(value)) return '-';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Aligned text: first column left, the others right. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function rowsFor<T>(byTarget: ByTarget<T>, row: (name: string, result: T) => string[]): string[][] {
+  return TARGETS.flatMap((name) => (byTarget[name] ? [row(name, byTarget[name]!)] : []));
+}
+
+function throughputTable(title: string, byTarget: ByTarget<ThroughputResult>): string {
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'CPU µs/req proxy', 'upstream', 'client'];
+  const rows = rowsFor(byTarget, (name, r) => [
+    name,
+    formatNumber(r.rps),
+    formatNumber(r.latencyMs.p50, 2),
+    formatNumber(r.latencyMs.p99, 2),
+    formatNumber(r.non2xx + r.errors),
+    formatNumber(r.cpuUsPerRequest.proxy),
+    formatNumber(r.cpuUsPerRequest.upstream),
+    formatNumber(r.cpuUsPerRequest.client),
+  ]);
+  return `${title}\n${formatTable(header, rows)}`;
+}
+
+function fixedRateTable(title: string, byTarget: ByTarget<FixedRateResult>): string {
+  const header = ['target', 'done/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max in flight', 'shed', 'failed', 'CPU µs/req proxy'];
+  const rows = rowsFor(byTarget, (name, r) => [
+    name,
+    formatNumber(r.achievedRps),
+    formatNumber(r.latencyMs.p50, 2),
+    formatNumber(r.latencyMs.p90, 2),
+    formatNumber(r.latencyMs.p99, 2),
+    formatNumber(r.maxInFlight),
+    formatNumber(r.shed),
+    formatNumber(r.failures),
+    formatNumber(r.cpuUsPerRequest.proxy),
+  ]);
+  return `${title}\n${formatTable(header, rows)}`;
+}
+
+function streamTable(title: string, byTarget: ByTarget<StreamResult>, withGaps: boolean): string {
+  const header = ['target', 'streams/s', '1st data: p50', 'TTFT p50', 'TTFT p99', ...(withGaps ? ['gap p50', 'gap p99'] : []), 'events', 'failed', 'CPU µs/stream proxy'];
+  const rows = rowsFor(byTarget, (name, r) => [
+    name,
+    formatNumber(r.streamsPerS),
+    formatNumber(r.firstDataMs.p50, 2),
+    formatNumber(r.ttftMs.p50, 2),
+    formatNumber(r.ttftMs.p99, 2),
+    ...(withGaps ? [formatNumber(r.gapMs.p50, 2), formatNumber(r.gapMs.p99, 2)] : []),
+    formatNumber(r.eventsPerStream, 1),
+    formatNumber(r.failures),
+    formatNumber(r.cpuUsPerStream.proxy),
+  ]);
+  return `${title} (ms)\n${formatTable(header, rows)}`;
+}
+
+function coldStartTable(results: BenchResults): string {
+  const header = ['start', 'runs', 'ready line', '/readyz 200', 'first proxied 200', 'self-reported', 'worst first 200'];
+  const row = (name: string, s: StartSummary) => [
+    name,
+    formatNumber(s.runs),
+    formatNumber(s.readyLineMs, 1),
+    formatNumber(s.readyzMs, 1),
+    formatNumber(s.firstProxiedMs, 1),
+    formatNumber(s.selfReportedMs, 1),
+    formatNumber(s.worstFirstProxiedMs, 1),
+  ];
+  const cold = results.coldStart!;
+  return `Cold start, medians in ms from spawn (fresh = new data dir: creates SQLite and keys)\n${formatTable(header, [row('fresh', cold.fresh), row('restart', cold.restart)])}`;
+}
+
+function verdict(value: number | undefined, limit: number, direction: 'max' | 'min'): string {
+  if (value === undefined) return '-';
+  return (direction === 'max' ? value <= limit : value >= limit) ? 'meets' : 'MISSES';
+}
+
+function targetsTable(results: BenchResults): string {
+  const { ratios, addedMs, coldStart, options } = results;
+  const rows: string[][] = [];
+  const add = (name: string, value: number | undefined, unit: string, limit: number, direction: 'max' | 'min', digits = 2) => {
+    if (value !== undefined) rows.push([name, `${formatNumber(value, digits)}${unit}`, `${direction === 'max' ? '≤' : '≥'} ${limit}${unit}`, verdict(value, limit, direction)]);
+  };
+  add('PERF-1 throughput breakwater/bare', ratios['throughput.rps'], '×', 0.8, 'min');
+  add(`PERF-1 added p99 at ${results.fixedRate?.breakwater?.rate ?? options.rate} req/s (vs direct)`, addedMs['fixedRate.p99VsDirect'], ' ms', 1, 'max');
+  add(`PERF-2 added TTFT p99, ${options.streams} paced streams`, addedMs['paced.ttftP99VsDirect'], ' ms', 1, 'max');
+  add('PERF-2 added gap p99, paced streams', addedMs['paced.gapP99VsDirect'], ' ms', 0.5, 'max');
+  add('PERF-3 spawn → ready line (restart)', coldStart?.restart.readyLineMs, ' ms', 150, 'max', 1);
+  add('PERF-3 spawn → first 200 (restart)', coldStart?.restart.firstProxiedMs, ' ms', 250, 'max', 1);
+  add('PERF-3 spawn → ready line (fresh)', coldStart?.fresh.readyLineMs, ' ms', 150, 'max', 1);
+  add('PERF-3 spawn → first 200 (fresh)', coldStart?.fresh.firstProxiedMs, ' ms', 250, 'max', 1);
+  const info = (name: string, value: number | undefined, unit: string) => {
+    if (value !== undefined) rows.push([name, `${formatNumber(value, 2)}${unit}`, '', '']);
+  };
+  info('stream throughput breakwater/bare', ratios['stream.rps'], '×');
+  info('CPU/request breakwater/bare (non-stream)', ratios['throughput.cpuPerRequest'], '×');
+  info('CPU/request breakwater/bare (stream)', ratios['stream.cpuPerRequest'], '×');
+  info('CPU/stream breakwater/bare (paced)', ratios['paced.cpuPerStream'], '×');
+  info('added TTFT p99 at saturation (vs direct)', addedMs['ttft.p99VsDirect'], ' ms');
+  return `Targets (SPEC M12)\n${formatTable(['figure', 'measured', 'target', ''], rows)}`;
+}
+
+function baselineTable(results: BenchResults): string {
+  const comparison = results.baseline!;
+  const rows = comparison.comparisons.map((c) => [c.name, formatNumber(c.baseline, 3), formatNumber(c.current, 3), `${c.change >= 0 ? '+' : ''}${formatNumber(c.change * 100, 1)}%`, c.regression ? 'REGRESSION' : 'ok']);
+  return `Against baseline of ${comparison.date} (${comparison.gitCommit.slice(0, 10)})\n${formatTable(['ratio', 'baseline', 'now', 'change', ''], rows)}`;
+}
+
+/** The whole run as aligned text tables. */
+export function formatReport(results: BenchResults): string {
+  const { options, machine } = results;
+  const window = `${options.durationS} s after ${options.warmupS} s warm-up`;
+  const sections = [
+    `Breakwater benchmark ${results.date} — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${machine.gitCommit.slice(0, 10)}${machine.gitDirty ? ' (dirty)' : ''}, load ${machine.loadAverage1m}`,
+  ];
+  if (results.throughput) sections.push(throughputTable(`Non-streaming, ${options.connections} connections, ${window}`, results.throughput));
+  if (results.stream) sections.push(throughputTable(`Streaming, ${options.connections} connections, ${window}`, results.stream));
+  if (results.fixedRate) {
+    const rate = results.fixedRate.breakwater?.rate ?? options.rate;
+    const lowered = rate < options.rate ? ` (lowered from ${options.rate}: half the slowest target's throughput)` : '';
+    sections.push(fixedRateTable(`Non-streaming at a fixed ${rate} req/s${lowered}, open loop, ${window}`, results.fixedRate));
+  }
+  if (results.ttft) sections.push(streamTable(`${options.streams} concurrent streams back to back, instant upstream (saturation)`, results.ttft, false));
+  if (results.paced) sections.push(streamTable(`${options.streams} concurrent streams, sim-fast timing (150 ms TTFT, 120 tok/s)`, results.paced, true));
+  if (results.coldStart) sections.push(coldStartTable(results));
+  sections.push(targetsTable(results));
+  if (results.baseline) sections.push(baselineTable(results));
+  return sections.join('\n\n') + '\n';
+}

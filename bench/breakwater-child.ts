@@ -1,0 +1,94 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnBenchChild, waitReady, type BenchChild } from './bench-child.js';
+
+/** The compiled CLI, as users run it (`npm start`), not through tsx. */
+export const BREAKWATER_CLI = 'dist/cli/main.js';
+
+/** The public model name the benchmark config maps onto the instant sim upstream. */
+export const BENCH_MODEL = 'bench-model';
+
+/** The public model name mapped onto the sim upstream that keeps sim-fast's real timing. */
+export const BENCH_MODEL_PACED = 'bench-model-paced';
+
+/**
+ * Writes a breakwater.yaml that registers the sim server(s) as OpenAI-compatible providers, the
+ * way a user would put vLLM behind Breakwater; returns its path.
+ */
+export function writeBenchConfig(dir: string, simUrl: string, pacedSimUrl?: string): string {
+  const path = join(dir, 'breakwater.yaml');
+  const lines = ['providers:', `  bench: { kind: openai-compatible, baseUrl: "${simUrl}/v1", apiKey: x }`];
+  if (pacedSimUrl) lines.push(`  bench-paced: { kind: openai-compatible, baseUrl: "${pacedSimUrl}/v1", apiKey: x }`);
+  lines.push('models:', `  ${BENCH_MODEL}: bench/sim-fast`);
+  if (pacedSimUrl) lines.push(`  ${BENCH_MODEL_PACED}: bench-paced/sim-fast`);
+  const yaml = lines.join('\n') + '\n';
+  writeFileSync(path, yaml);
+  return path;
+}
+
+/**
+ * The gateway's environment: the caller's minus anything that would change what is measured
+ * (real provider keys, BREAKWATER_* overrides, NODE_OPTIONS loaders), plus info logging with the
+ * access log on, as SPEC M12 measures "every feature on".
+ */
+export function breakwaterEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('BREAKWATER_') || name === 'NODE_OPTIONS' || name.endsWith('_API_KEY')) continue;
+    env[name] = value;
+  }
+  return {
+    ...env,
+    BREAKWATER_SERVER__LOG_LEVEL: 'info',
+    BREAKWATER_SERVER__ACCESS_LOG: 'true',
+    BREAKWATER_SERVER__DRAIN_MS: '1000',
+    ...extra,
+  };
+}
+
+/** How to spawn one gateway. */
+export interface BreakwaterChildOptions {
+  dataDir: string;
+  configPath?: string;
+  /** Where stdout (ready line, then JSON logs) goes; piped when absent. */
+  stdoutFile?: string;
+  env?: Record<string, string>;
+  name?: string;
+}
+
+/** Spawns `node dist/cli/main.js start --port 0 --json` on 127.0.0.1. */
+export function spawnBreakwater(options: BreakwaterChildOptions): BenchChild {
+  const args = [BREAKWATER_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--json', '--data-dir', options.dataDir];
+  if (options.configPath) args.push('--config', options.configPath);
+  return spawnBenchChild({
+    name: options.name ?? 'breakwater',
+    args,
+    env: breakwaterEnv(options.env),
+    ...(options.stdoutFile ? { stdoutFile: options.stdoutFile } : {}),
+  });
+}
+
+/** A started gateway and the virtual key it printed on first start. */
+export interface StartedBreakwater {
+  child: BenchChild;
+  url: string;
+  virtualKey: string;
+}
+
+/** Spawns a gateway on a fresh data dir and waits for its ready line with the first-start key. */
+export async function startBreakwater(options: BreakwaterChildOptions): Promise<StartedBreakwater> {
+  const child = spawnBreakwater(options);
+  const ready = await waitReady(child);
+  const url = String(ready.url ?? '');
+  const virtualKey = typeof ready.virtualKey === 'string' ? ready.virtualKey : '';
+  const problem = !url.startsWith('http://127.0.0.1:')
+    ? `printed an unexpected url`
+    : !virtualKey
+      ? 'printed no virtualKey on first start (data dir not fresh?)'
+      : undefined;
+  if (problem) {
+    await child.stop();
+    throw new Error(`breakwater ${problem}: ${JSON.stringify(ready)}`);
+  }
+  return { child, url, virtualKey };
+}

@@ -1,0 +1,176 @@
+// `npm run bench`: Breakwater against a direct call and a bare Node proxy, side by side, on
+// 127.0.0.1 (SPEC M12). Every process is a child of this one and dies with it.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { killAllChildren, REPO_ROOT } from './bench-child.js';
+import { startBenchEnvironment, type BenchEnvironment, type TargetSet } from './bench-environment.js';
+import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './bench-options.js';
+import { formatNumber, formatReport } from './bench-report.js';
+import { compareToBaseline, computeAddedMs, computeRatios, type Baseline, type BenchResults, type ByTarget } from './bench-results.js';
+import { BREAKWATER_CLI } from './breakwater-child.js';
+import { measureColdStart } from './cold-start.js';
+import { runFixedRate } from './fixed-rate-run.js';
+import { completionBody, type HttpTarget } from './http-target.js';
+import { machineFacts } from './machine-facts.js';
+import { runStreams } from './stream-run.js';
+import { runThroughput, type ThroughputResult } from './throughput-run.js';
+
+const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
+const BASELINE_PATH = join(RESULTS_DIR, 'baseline.json');
+
+const startedAt = performance.now();
+
+function progress(message: string): void {
+  const elapsed = ((performance.now() - startedAt) / 1000).toFixed(1).padStart(5);
+  process.stderr.write(`[bench ${elapsed} s] ${message}\n`);
+}
+
+function ensureBuild(): void {
+  try {
+    execFileSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  } catch (error) {
+    const cli = join(REPO_ROOT, BREAKWATER_CLI);
+    if (process.env.BENCH_ALLOW_BUILD_ERRORS === '1' && existsSync(cli)) {
+      progress(`build reported errors; BENCH_ALLOW_BUILD_ERRORS=1, so measuring the emitted ${BREAKWATER_CLI} anyway`);
+      return;
+    }
+    throw new Error(`the build failed, so there is no trustworthy ${BREAKWATER_CLI} to measure (BENCH_ALLOW_BUILD_ERRORS=1 measures what tsc emitted anyway)`, { cause: error });
+  }
+}
+
+function targetsOf(set: TargetSet): HttpTarget[] {
+  return [set.direct, set.bare, set.breakwater];
+}
+
+async function eachTarget<T>(label: string, set: TargetSet, run: (target: HttpTarget) => Promise<T>, describe: (result: T) => string): Promise<ByTarget<T>> {
+  const byTarget: ByTarget<T> = {};
+  for (const target of targetsOf(set)) {
+    const result = await run(target);
+    byTarget[target.name] = result;
+    progress(`${label} · ${target.name.padEnd(10)} ${describe(result)}`);
+  }
+  return byTarget;
+}
+
+/**
+ * Latency at a fixed rate only means something below saturation: on a box where some target
+ * cannot do twice the asked rate, measure at half the slowest target's throughput instead.
+ */
+function sustainableRate(asked: number, throughput: ByTarget<ThroughputResult> | undefined): number {
+  const slowest = Math.min(...Object.values(throughput ?? {}).map((r) => r.rps));
+  return Number.isFinite(slowest) && slowest / 2 < asked ? Math.max(1, Math.floor(slowest / 2)) : asked;
+}
+
+async function runLoadPhases(env: BenchEnvironment, options: BenchOptions, results: BenchResults): Promise<void> {
+  const { phases, connections, warmupS, durationS, maxTokens } = options;
+  const window = { warmupS, durationS };
+  const rpsLine = (r: { rps: number; latencyMs: { p99: number } }) => `${formatNumber(r.rps)} req/s, p99 ${formatNumber(r.latencyMs.p99, 2)} ms`;
+  if (phases.includes('throughput')) {
+    results.throughput = await eachTarget('non-stream', env.instant, (t) => runThroughput(t, completionBody(t.model, false, maxTokens), false, { connections, ...window }), rpsLine);
+  }
+  if (phases.includes('stream')) {
+    results.stream = await eachTarget('stream', env.instant, (t) => runThroughput(t, completionBody(t.model, true, maxTokens), true, { connections, ...window }), rpsLine);
+  }
+  if (phases.includes('rate')) {
+    const rate = sustainableRate(options.rate, results.throughput);
+    results.fixedRate = await eachTarget(`${rate} req/s`, env.instant, (t) => runFixedRate(t, completionBody(t.model, false, maxTokens), { rate, ...window }), (r) =>
+      `${formatNumber(r.achievedRps)} done/s, p50 ${formatNumber(r.latencyMs.p50, 2)} ms, p99 ${formatNumber(r.latencyMs.p99, 2)} ms`);
+  }
+  const streamLine = (r: { streamsPerS: number; ttftMs: { p50: number; p99: number } }) =>
+    `${formatNumber(r.streamsPerS)} streams/s, TTFT p50 ${formatNumber(r.ttftMs.p50, 2)} ms, p99 ${formatNumber(r.ttftMs.p99, 2)} ms`;
+  const streamOptions = { concurrency: options.streams, ...window };
+  if (phases.includes('ttft')) {
+    results.ttft = await eachTarget('ttft', env.instant, (t) => runStreams(t, completionBody(t.model, true, maxTokens), streamOptions), streamLine);
+  }
+  if (phases.includes('paced') && env.paced) {
+    results.paced = await eachTarget('paced', env.paced, (t) => runStreams(t, completionBody(t.model, true, maxTokens), streamOptions), streamLine);
+  }
+}
+
+function commandLine(argv: readonly string[]): string {
+  const variables = Object.entries(process.env).filter(([name]) => name.startsWith('BENCH_')).map(([name, value]) => `${name}=${value} `);
+  return `${variables.join('')}npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+}
+
+function readBaseline(): Baseline | undefined {
+  if (!existsSync(BASELINE_PATH)) return undefined;
+  return JSON.parse(readFileSync(BASELINE_PATH, 'utf8')) as Baseline;
+}
+
+function writeResults(results: BenchResults, options: BenchOptions): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const json = JSON.stringify(results, null, 2) + '\n';
+  const path = join(RESULTS_DIR, `${results.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(path, json);
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), json);
+  if (options.writeBaseline) {
+    const baseline: Baseline = { date: results.date, command: results.command, machine: results.machine, ratios: results.ratios };
+    writeFileSync(BASELINE_PATH, JSON.stringify(baseline, null, 2) + '\n');
+  }
+  return path;
+}
+
+async function benchmark(argv: readonly string[], tmp: string): Promise<BenchResults> {
+  const options = parseBenchOptions(argv, process.env);
+  ensureBuild();
+  const results: BenchResults = { schema: 1, date: new Date().toISOString(), command: commandLine(argv), machine: machineFacts(REPO_ROOT), options, ratios: {}, addedMs: {} };
+  progress(`${results.command} on ${results.machine.cpus} CPUs (${results.machine.cpuModel}), Node ${results.machine.node}`);
+  if (options.phases.some((phase) => phase !== 'cold')) {
+    progress('starting sim upstream, bare proxy and breakwater');
+    const env = await startBenchEnvironment(tmp, options.phases.includes('paced'), options.maxTokens);
+    try {
+      await runLoadPhases(env, options, results);
+    } finally {
+      await env.stop();
+      if (existsSync(env.gatewayLog)) progress(`gateway access log: ${formatNumber(statSync(env.gatewayLog).size / 2 ** 20, 1)} MiB written during the run`);
+    }
+  }
+  if (options.phases.includes('cold') && options.coldStarts > 0) {
+    progress(`cold start × ${options.coldStarts} (each: fresh data dir, then a restart on it)`);
+    results.coldStart = await measureColdStart(options.coldStarts, tmp);
+  }
+  results.ratios = computeRatios(results);
+  results.addedMs = computeAddedMs(results);
+  const baseline = readBaseline();
+  if (baseline && !options.writeBaseline) results.baseline = compareToBaseline(results.ratios, baseline);
+  const path = writeResults(results, options);
+  process.stdout.write('\n' + formatReport(results));
+  progress(`wrote ${path} and bench/results/latest.json${options.writeBaseline ? ' and bench/results/baseline.json' : ''}`);
+  if (results.baseline?.regressions.length) progress(`REGRESSION > 20 % against the baseline: ${results.baseline.regressions.join(', ')}`);
+  return results;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(BENCH_USAGE);
+    return;
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'breakwater-bench-'));
+  const cleanUp = () => {
+    killAllChildren();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      progress(`${signal}: stopping`);
+      cleanUp();
+      process.exit(130);
+    });
+  }
+  try {
+    await benchmark(argv, tmp);
+  } catch (error) {
+    progress(`failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  } finally {
+    cleanUp();
+  }
+  // Keep-alive sockets and the autocannon workers would otherwise hold the process open.
+  process.exit();
+}
+
+await main();

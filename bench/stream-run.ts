@@ -1,0 +1,139 @@
+import { performance } from 'node:perf_hooks';
+import type { Pool } from 'undici';
+import { requestHeaders, targetPool, type HttpTarget } from './http-target.js';
+import { cpuPerRequest, sampleCpu } from './process-cpu.js';
+import { SampleList, summarize, type LatencySummary } from './stats.js';
+
+/** Result of N concurrent streaming clients against one target. */
+export interface StreamResult {
+  target: HttpTarget['name'];
+  concurrency: number;
+  /** Completed 2xx streams in the measured window. */
+  streams: number;
+  streamsPerS: number;
+  failures: number;
+  /** Request sent → first body chunk holding `data:` (may be an empty role chunk). */
+  firstDataMs: LatencySummary;
+  /** Request sent → first chunk with a non-empty content delta: time to first token. */
+  ttftMs: LatencySummary;
+  /** Time between body chunks after the first token (only meaningful with sim timing on). */
+  gapMs: LatencySummary;
+  /** Mean `data:` events per stream, to check the stream length. */
+  eventsPerStream: number;
+  cpuUsPerStream: Record<string, number>;
+}
+
+/** Load shape of a streaming run. */
+export interface StreamOptions {
+  concurrency: number;
+  warmupS: number;
+  durationS: number;
+}
+
+interface StreamTally {
+  ok: number;
+  failures: number;
+  events: number;
+  ttfb: SampleList;
+  ttft: SampleList;
+  gaps: SampleList;
+}
+
+const DATA = Buffer.from('data:');
+const CONTENT = Buffer.from('"content":"');
+const QUOTE = 0x22;
+
+function countData(chunk: Buffer): number {
+  let count = 0;
+  for (let at = chunk.indexOf(DATA); at >= 0; at = chunk.indexOf(DATA, at + DATA.length)) count++;
+  return count;
+}
+
+/** A non-empty `"content":"…"` delta: the first token, not the empty role chunk some servers send at once. */
+function hasContentToken(chunk: Buffer): boolean {
+  for (let at = chunk.indexOf(CONTENT); at >= 0; at = chunk.indexOf(CONTENT, at + CONTENT.length)) {
+    const next = at + CONTENT.length;
+    if (next < chunk.length && chunk[next] !== QUOTE) return true;
+  }
+  return false;
+}
+
+async function oneStream(pool: Pool, target: HttpTarget, body: string, tally: StreamTally): Promise<void> {
+  const started = performance.now();
+  const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: requestHeaders(target), body });
+  if (response.statusCode < 200 || response.statusCode >= 300) {
+    await response.body.dump({ limit: 1 << 20 });
+    tally.failures++;
+    return;
+  }
+  let firstDataAt = -1;
+  let firstTokenAt = -1;
+  let lastAt = 0;
+  let events = 0;
+  const gaps: number[] = [];
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    const now = performance.now();
+    const found = countData(chunk);
+    events += found;
+    if (firstDataAt < 0 && found > 0) firstDataAt = now;
+    if (firstTokenAt >= 0) gaps.push(now - lastAt);
+    else if (hasContentToken(chunk)) firstTokenAt = now;
+    lastAt = now;
+  }
+  if (firstTokenAt < 0) {
+    tally.failures++;
+    return;
+  }
+  tally.ok++;
+  tally.events += events;
+  tally.ttfb.push(firstDataAt - started);
+  tally.ttft.push(firstTokenAt - started);
+  for (const gap of gaps) tally.gaps.push(gap);
+}
+
+async function worker(pool: Pool, target: HttpTarget, body: string, deadline: number, tally: StreamTally): Promise<void> {
+  while (performance.now() < deadline) {
+    try {
+      await oneStream(pool, target, body, tally);
+    } catch {
+      tally.failures++;
+    }
+  }
+}
+
+function newTally(): StreamTally {
+  return { ok: 0, failures: 0, events: 0, ttfb: new SampleList(), ttft: new SampleList(), gaps: new SampleList() };
+}
+
+async function drive(pool: Pool, target: HttpTarget, body: string, options: StreamOptions, seconds: number, tally: StreamTally): Promise<number> {
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(Array.from({ length: options.concurrency }, () => worker(pool, target, body, deadline, tally)));
+  return (performance.now() - started) / 1000;
+}
+
+/** Keeps `concurrency` streams open back to back (closed loop) and times first bytes and gaps. */
+export async function runStreams(target: HttpTarget, body: string, options: StreamOptions): Promise<StreamResult> {
+  const pool = targetPool(target, options.concurrency);
+  try {
+    if (options.warmupS > 0) await drive(pool, target, body, options, options.warmupS, newTally());
+    const tally = newTally();
+    const pids = { client: process.pid, ...target.pids };
+    const cpuBefore = sampleCpu(pids);
+    const elapsedS = await drive(pool, target, body, options, options.durationS, tally);
+    return {
+      target: target.name,
+      concurrency: options.concurrency,
+      streams: tally.ok,
+      streamsPerS: tally.ok / elapsedS,
+      failures: tally.failures,
+      firstDataMs: summarize(tally.ttfb.values()),
+      ttftMs: summarize(tally.ttft.values()),
+      gapMs: summarize(tally.gaps.values()),
+      eventsPerStream: tally.ok ? tally.events / tally.ok : 0,
+      cpuUsPerStream: cpuPerRequest(cpuBefore, sampleCpu(pids), tally.ok),
+    };
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/config-error.js';
+import { registerConfigCommand } from './config-command.js';
+import { registerDoctorCommand } from './doctor-command.js';
+import { registerKeysCommand } from './keys-command.js';
+import { registerSimCommand } from './sim-command.js';
+import { registerStartCommand } from './start-command.js';
+
+const program = new Command('breakwater')
+  .description('An LLM gateway, durable agent runtime and simulation sandbox')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerStartCommand(program);
+registerSimCommand(program);
+registerKeysCommand(program);
+registerDoctorCommand(program);
+registerConfigCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  process.stderr.write(`breakwater: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

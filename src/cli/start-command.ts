@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { startBreakwater } from '../server/start-breakwater.js';
+import { configOverridesFrom, type CommonOptions } from './common-options.js';
+
+/** Options of `breakwater start`. */
+interface StartCommandOptions extends CommonOptions {
+  port?: string;
+  host?: string;
+  json?: boolean;
+}
+
+function printBanner(url: string, readyMs: number, keys: { adminKey?: string | undefined; virtualKey?: string | undefined }, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ event: 'ready', url, readyMs, ...keys }) + '\n');
+    return;
+  }
+  const lines = [`Breakwater listening on ${url} (ready in ${readyMs.toFixed(0)} ms)`];
+  if (keys.virtualKey || keys.adminKey) {
+    lines.push('', 'First start: these keys are shown once. Store them now.');
+    if (keys.virtualKey) lines.push(`  virtual key: ${keys.virtualKey}`);
+    if (keys.adminKey) lines.push(`  admin key:   ${keys.adminKey}`);
+    const key = keys.virtualKey ?? 'bw_…';
+    lines.push(
+      '',
+      'Try it:',
+      `  curl ${url}/v1/chat/completions -H "Authorization: Bearer ${key}" \\`,
+      `    -H "content-type: application/json" -d '{"model":"sim-fast","messages":[{"role":"user","content":"Hello"}]}'`,
+    );
+  }
+  process.stderr.write(lines.join('\n') + '\n\n');
+}
+
+/** `breakwater start`: serves the gateway until SIGTERM/SIGINT, then drains and exits 0. */
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('start the gateway (port 8400, SQLite in .breakwater/, simulated models)')
+    .option('-c, --config <file>', 'config file (default: ./breakwater.yaml when present)')
+    .option('-p, --port <port>', 'port to listen on (0 = any free port)')
+    .option('--host <host>', 'address to bind')
+    .option('--data-dir <dir>', 'where state lives (default .breakwater)')
+    .option('--json', 'print the ready event as JSON on stdout')
+    .action(async (options: StartCommandOptions) => {
+      const overrides = configOverridesFrom(options);
+      if (options.port !== undefined) (overrides.server ??= {}).port = Number(options.port);
+      if (options.host !== undefined) (overrides.server ??= {}).host = options.host;
+      const app = await startBreakwater({ configPath: options.config, overrides });
+      // performance.now() counts from process start, so this includes module loading.
+      const readyMs = performance.now();
+      printBanner(app.url, readyMs, app.bootstrapKeys, Boolean(options.json));
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        app.logger.info({ signal }, 'draining');
+        app.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            app.logger.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

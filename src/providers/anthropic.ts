@@ -1,0 +1,157 @@
+import type { Dispatcher } from 'undici';
+import { systemClock, type Clock } from '../core/clock.js';
+import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
+import type { CallContext, ProviderAdapter } from '../core/provider.js';
+import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../core/types.js';
+import {
+  anthropicJsonToolName,
+  anthropicStreamError,
+  createAnthropicMessagesStreamDecoder,
+  errorCodeForAnthropicError,
+  parseAnthropicMessagesResponse,
+  toAnthropicMessagesRequest,
+  type AnthropicDecodeOptions,
+} from '../protocols/anthropic-messages.js';
+import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
+import { UpstreamHttp, upstreamErrorMessage } from './upstream-http.js';
+
+/** Anthropic's public API endpoint. */
+export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com/v1';
+/** The `anthropic-version` header sent unless configured otherwise. */
+export const ANTHROPIC_API_VERSION = '2023-06-01';
+
+/** Options of {@link createAnthropicAdapter}. */
+export interface AnthropicAdapterOptions {
+  /** The configured provider name. */
+  id: string;
+  /** Up to and including the version segment; default {@link ANTHROPIC_BASE_URL}. */
+  baseUrl?: string;
+  apiKey?: string;
+  apiVersion?: string;
+  headers?: Record<string, string>;
+  maxConnections: number;
+  dispatcher?: Dispatcher;
+  /** For model discovery, which has no call context. */
+  clock?: Clock;
+  connectTimeoutMs?: number;
+}
+
+const DISCOVERY_TIMEOUTS = Object.freeze({ connectMs: 10_000, headersMs: 10_000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 30_000 });
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Classifies an Anthropic 400 whose `invalid_request_error` is really a context-length or
+ * content-policy failure, keeping the provider's message. Everything else (529 overloaded
+ * included) falls through to the status-based default.
+ */
+export function classifyAnthropicError(status: number, body: unknown, text: string): BreakwaterError | undefined {
+  if (status !== 400) return undefined;
+  const error = isRecord(body) && isRecord(body.error) ? body.error : {};
+  const message = upstreamErrorMessage(status, body, text);
+  const code = errorCodeForAnthropicError(typeof error.type === 'string' ? error.type : 'invalid_request_error', message);
+  if (code !== 'context_length_exceeded' && code !== 'content_policy_violation') return undefined;
+  return new BreakwaterError(code, message, { upstreamStatus: status, retryable: false });
+}
+
+/** The Anthropic Messages adapter (SPEC PV-2): `POST /messages`, streamed or not, and model discovery. */
+class AnthropicAdapter implements ProviderAdapter {
+  readonly id: string;
+  private readonly http: UpstreamHttp;
+  private readonly clock: Clock;
+
+  constructor(options: AnthropicAdapterOptions) {
+    this.id = options.id;
+    this.clock = options.clock ?? systemClock;
+    const headers: Record<string, string> = { ...options.headers, 'anthropic-version': options.apiVersion ?? ANTHROPIC_API_VERSION };
+    if (options.apiKey) headers['x-api-key'] = options.apiKey;
+    this.http = new UpstreamHttp({
+      baseUrl: options.baseUrl ?? ANTHROPIC_BASE_URL,
+      maxConnections: options.maxConnections,
+      headers,
+      classifyError: classifyAnthropicError,
+      provider: options.id,
+      dispatcher: options.dispatcher,
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
+  }
+
+  async generate(request: CanonicalRequest, ctx: CallContext): Promise<CanonicalResponse> {
+    try {
+      const { body, decode } = this.encode(request, ctx.upstreamModel, false);
+      // Non-streamed answers send headers only once generation is done.
+      const untilDone = { ...ctx, timeouts: { ...ctx.timeouts, headersMs: Math.max(ctx.timeouts.headersMs, ctx.timeouts.totalMs) } };
+      const { headers, body: answer } = await this.http.postJson('/messages', body, untilDone);
+      if (isRecord(answer) && answer.type === 'error') throw anthropicStreamError(answer);
+      const response = parseAnthropicMessagesResponse(answer, decode);
+      const rateLimit = parseRateLimitHeaders(headers, ctx.clock.now());
+      if (rateLimit) response.rateLimit = rateLimit;
+      return response;
+    } catch (err) {
+      throw this.failure(err);
+    }
+  }
+
+  async *stream(request: CanonicalRequest, ctx: CallContext): AsyncIterable<StreamPart> {
+    const { body, decode } = this.encode(request, ctx.upstreamModel, true);
+    let response;
+    try {
+      response = await this.http.postSse('/messages', body, ctx);
+    } catch (err) {
+      throw this.failure(err);
+    }
+    const rateLimit = parseRateLimitHeaders(response.headers, ctx.clock.now());
+    const decoder = createAnthropicMessagesStreamDecoder(decode);
+    let finished = false;
+    try {
+      // Read on after `finish` until EOF so the connection goes back to the pool.
+      for await (const event of response.events) {
+        for (const part of decoder.push(event)) {
+          if (part.type === 'start' && rateLimit) part.rateLimit = rateLimit;
+          else if (part.type === 'finish') finished = true;
+          yield part;
+        }
+      }
+      for (const part of decoder.end()) yield part;
+    } catch (err) {
+      // A stall or reset after a complete answer costs the connection, not the answer.
+      if (!finished) throw this.failure(err);
+    }
+  }
+
+  async listModels(ctx: { signal: AbortSignal }): Promise<string[]> {
+    const callContext: CallContext = { upstreamModel: '', signal: ctx.signal, clock: this.clock, requestId: 'model-discovery', timeouts: DISCOVERY_TIMEOUTS };
+    try {
+      const { body } = await this.http.getJson('/models?limit=1000', callContext);
+      const data = isRecord(body) && Array.isArray(body.data) ? body.data : [];
+      return data.flatMap((model) => (isRecord(model) && typeof model.id === 'string' ? [model.id] : []));
+    } catch (err) {
+      throw this.failure(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  private encode(request: CanonicalRequest, upstreamModel: string, stream: boolean): { body: Record<string, unknown>; decode: AnthropicDecodeOptions } {
+    const body = toAnthropicMessagesRequest(request, upstreamModel);
+    if (stream) body.stream = true;
+    else delete body.stream;
+    const unwrapJsonTool = anthropicJsonToolName(request);
+    return { body, decode: unwrapJsonTool === undefined ? {} : { unwrapJsonTool } };
+  }
+
+  /** Errors the decoder raised know nothing of the provider; name it. */
+  private failure(err: unknown): BreakwaterError {
+    const error = toBreakwaterError(err);
+    return error.details.provider === undefined && error.code !== 'internal_error' ? error.withDetails({ provider: this.id }) : error;
+  }
+}
+
+/** Creates the Anthropic adapter. Anthropic has no embeddings endpoint, so there is no `embed`. */
+export function createAnthropicAdapter(options: AnthropicAdapterOptions): ProviderAdapter {
+  return new AnthropicAdapter(options);
+}

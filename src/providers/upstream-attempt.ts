@@ -1,0 +1,184 @@
+import { BreakwaterError } from '../core/errors.js';
+import type { CallContext } from '../core/provider.js';
+
+/** Why an attempt timed out (SPEC UP-4), as `details.reason`. */
+export type TimeoutReason = 'headers_timeout' | 'first_token_timeout' | 'idle_timeout' | 'total_timeout';
+
+const TIMEOUT_MESSAGES: Readonly<Record<TimeoutReason, string>> = Object.freeze({
+  headers_timeout: 'sent no response headers within',
+  first_token_timeout: 'sent no first token within',
+  idle_timeout: 'stalled: no data for',
+  total_timeout: 'did not finish the attempt within',
+});
+
+function noop(): void {}
+
+/** An `upstream_timeout` naming the provider and the limit, never the URL. */
+export function upstreamTimeoutError(reason: TimeoutReason, ms: number, provider: string): BreakwaterError {
+  return new BreakwaterError('upstream_timeout', `upstream '${provider}' ${TIMEOUT_MESSAGES[reason]} ${ms} ms`, { reason, provider });
+}
+
+function transport(reason: string, message: string, provider: string, cause: unknown): BreakwaterError {
+  return new BreakwaterError('upstream_error', message, { reason, provider, cause, retryable: true });
+}
+
+function errorCodeOf(err: unknown): string {
+  if (typeof err !== 'object' || err === null) return '';
+  const { code, cause } = err as { code?: unknown; cause?: unknown };
+  if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
+  // undici wraps socket failures; the system code underneath says whether it was a reset.
+  const inner = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  return typeof inner === 'string' ? inner : typeof code === 'string' ? code : '';
+}
+
+/**
+ * Classifies a transport failure. Messages name the provider and what to check, never the URL:
+ * undici's own messages carry host and port, so they stay in `cause`, for logs only.
+ */
+export function transportError(err: unknown, provider: string): BreakwaterError {
+  if (err instanceof BreakwaterError) return err;
+  const code = errorCodeOf(err);
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return new BreakwaterError('upstream_timeout', `could not connect to upstream '${provider}' in time`, {
+        reason: 'connect_timeout',
+        provider,
+        cause: err,
+      });
+    case 'ECONNREFUSED':
+      return transport('connection_refused', `upstream '${provider}' refused the connection; check that it is running and its baseUrl`, provider, err);
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+    case 'UND_ERR_SOCKET':
+      return transport('connection_reset', `upstream '${provider}' closed the connection unexpectedly`, provider, err);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return transport('dns_error', `the host name of upstream '${provider}' did not resolve; check its baseUrl`, provider, err);
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return transport('host_unreachable', `upstream '${provider}' is unreachable from this host`, provider, err);
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+      return transport('truncated_body', `upstream '${provider}' ended its answer early`, provider, err);
+    case 'UND_ERR_CLOSED':
+    case 'UND_ERR_DESTROYED':
+      return transport('client_closed', `the connection pool of upstream '${provider}' is closed`, provider, err);
+  }
+  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code.startsWith('ERR_SSL')) {
+    return transport('tls_error', `TLS with upstream '${provider}' failed (${code}); check its certificate and baseUrl`, provider, err);
+  }
+  return transport('network_error', `the call to upstream '${provider}' failed${code ? ` (${code})` : ''}`, provider, err);
+}
+
+/**
+ * One upstream call's abort and timer state. Every timer is a `clock.sleep` race (so tests drive
+ * it with a ManualClock) that aborts `signal`, which undici turns into a destroyed socket. The
+ * client's `ctx.signal` feeds the same controller. `finish()` cancels what is still pending.
+ */
+export class Attempt {
+  private readonly controller = new AbortController();
+  private readonly cancels: AbortController[] = [];
+  private lastActivity = 0;
+  /** True while the caller waits for upstream bytes; a slow consumer is not an idle upstream. */
+  private reading = true;
+  private finished = false;
+  private readonly onClientAbort = (): void => this.abort(this.clientAbortError());
+
+  constructor(
+    private readonly ctx: CallContext,
+    private readonly provider: string,
+  ) {
+    if (ctx.signal.aborted) this.abort(this.clientAbortError());
+    else ctx.signal.addEventListener('abort', this.onClientAbort, { once: true });
+    this.timer(ctx.timeouts.totalMs, 'total_timeout');
+  }
+
+  /** Aborted by any timeout, the client, or `abort()`; pass it to undici. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Starts a timer that aborts the attempt; abort the returned controller to stop it early. */
+  timer(ms: number, reason: TimeoutReason): AbortController | undefined {
+    if (this.finished || !(ms > 0) || !Number.isFinite(ms)) return undefined;
+    const cancel = new AbortController();
+    this.cancels.push(cancel);
+    this.ctx.clock.sleep(ms, cancel.signal).then(() => this.abort(upstreamTimeoutError(reason, ms, this.provider)), noop);
+    return cancel;
+  }
+
+  /**
+   * Starts the inter-chunk idle watch. One sleeper re-arms itself from the last activity, so a
+   * chunk costs a `clock.now()` instead of a new timer.
+   */
+  startIdle(): void {
+    const ms = this.ctx.timeouts.idleMs;
+    if (this.finished || !(ms > 0) || !Number.isFinite(ms)) return;
+    const cancel = new AbortController();
+    this.cancels.push(cancel);
+    this.lastActivity = this.ctx.clock.now();
+    this.watchIdle(ms, cancel.signal).catch(noop);
+  }
+
+  private async watchIdle(ms: number, signal: AbortSignal): Promise<void> {
+    let wait = ms;
+    for (;;) {
+      await this.ctx.clock.sleep(wait, signal);
+      if (!this.reading) {
+        wait = ms;
+        continue;
+      }
+      const quiet = this.ctx.clock.now() - this.lastActivity;
+      if (quiet >= ms) {
+        this.abort(upstreamTimeoutError('idle_timeout', ms, this.provider));
+        return;
+      }
+      wait = ms - quiet;
+    }
+  }
+
+  /** Records that bytes arrived (resets the idle watch). */
+  touch(): void {
+    this.lastActivity = this.ctx.clock.now();
+  }
+
+  /** Marks the start or end of a wait for upstream bytes; only waits count as idle. */
+  setReading(reading: boolean): void {
+    if (reading && !this.reading) this.lastActivity = this.ctx.clock.now();
+    this.reading = reading;
+  }
+
+  /** Aborts the upstream call with `reason` (first reason wins). */
+  abort(reason: BreakwaterError): void {
+    if (this.controller.signal.aborted) return;
+    this.controller.abort(reason);
+    this.stopTimers();
+  }
+
+  /** The error to throw for `err`: the abort reason if the attempt was aborted, else a transport error. */
+  failure(err: unknown): BreakwaterError {
+    const reason: unknown = this.controller.signal.reason;
+    if (this.controller.signal.aborted && reason instanceof BreakwaterError) return reason;
+    return transportError(err, this.provider);
+  }
+
+  /** Ends the attempt: timers cancelled, client listener removed. Idempotent. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.stopTimers();
+    this.ctx.signal.removeEventListener('abort', this.onClientAbort);
+  }
+
+  private stopTimers(): void {
+    for (const cancel of this.cancels) cancel.abort();
+    this.cancels.length = 0;
+  }
+
+  private clientAbortError(): BreakwaterError {
+    const reason: unknown = this.ctx.signal.reason;
+    if (reason instanceof BreakwaterError) return reason;
+    return new BreakwaterError('upstream_error', 'aborted', { reason: 'aborted', provider: this.provider, retryable: false });
+  }
+}

@@ -1,0 +1,362 @@
+import type { Readable } from 'node:stream';
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+import { Pool, type Dispatcher } from 'undici';
+import { BreakwaterError, upstreamHttpError } from '../core/errors.js';
+import type { CallContext } from '../core/provider.js';
+import type { HeaderBag } from '../protocols/rate-limit-headers.js';
+import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
+import type { SseEvent } from '../protocols/sse.js';
+import { Attempt } from './upstream-attempt.js';
+
+/** Classifies a non-2xx answer before the status-based default (e.g. context length on a 400). */
+export type UpstreamErrorClassifier = (status: number, body: unknown, text: string) => BreakwaterError | undefined;
+
+/** Options of {@link UpstreamHttp}. */
+export interface UpstreamHttpOptions {
+  /** Base URL up to and including the version segment, e.g. https://api.openai.com/v1. */
+  baseUrl: string;
+  maxConnections: number;
+  /** Sent on every call (credentials included); their values are scrubbed from error messages. */
+  headers?: Record<string, string>;
+  classifyError?: UpstreamErrorClassifier;
+  /** The configured provider name, for error details. */
+  provider: string;
+  /** Replaces the pooled connection (tests). */
+  dispatcher?: Dispatcher;
+  /** TCP+TLS connect limit, enforced by undici per pool (SPEC UP-4 connect). Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Largest successful JSON body accepted. Default 64 MiB. */
+  maxResponseBytes?: number;
+}
+
+/** A complete JSON answer. */
+export interface UpstreamJsonResponse {
+  status: number;
+  headers: HeaderBag;
+  body: unknown;
+}
+
+/** A streaming answer whose headers have arrived; consume `events` or call its `return()`. */
+export interface UpstreamSseResponse {
+  headers: HeaderBag;
+  events: AsyncIterable<SseEvent>;
+}
+
+const ERROR_BODY_LIMIT = 64 * 1024;
+/** Headers a call context must never override: credentials and routing stay ours. */
+const PROTECTED_HEADERS: ReadonlySet<string> = new Set(['authorization', 'x-api-key', 'api-key', 'host', 'content-length', 'content-type']);
+
+function lowerCaseKeys(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers) for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The provider's own words from OpenAI `{error:{message}}`, Anthropic `{type:'error',error:{message}}` and kin. */
+export function upstreamErrorMessage(status: number, body: unknown, text: string): string {
+  if (isRecord(body)) {
+    const error = body.error;
+    if (isRecord(error) && typeof error.message === 'string' && error.message !== '') return error.message;
+    if (typeof error === 'string' && error !== '') return error;
+    if (typeof body.message === 'string' && body.message !== '') return body.message;
+    if (typeof body.detail === 'string' && body.detail !== '') return body.detail;
+  }
+  const trimmed = text.trim();
+  return trimmed === '' ? `upstream answered HTTP ${status}` : trimmed.slice(0, 300);
+}
+
+async function readBody(body: Readable, limit: number, attempt: Attempt): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    attempt.touch();
+    if (size + chunk.length > limit) {
+      chunks.push(chunk.subarray(0, limit - size));
+      // Leaving the loop destroys the body, and with it the connection.
+      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
+    }
+    size += chunk.length;
+    chunks.push(chunk);
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Upstream SSE events, pulled from the socket only as the consumer asks (backpressure, no
+ * buffering of the body). The first parsed event stops the first-token timer and starts the
+ * idle watch; `return()` before the end aborts the call so the socket closes.
+ */
+class SseEventStream implements AsyncIterableIterator<SseEvent> {
+  private readonly queue: SseEvent[] = [];
+  private head = 0;
+  private readonly parser: EventSourceParser;
+  private readonly decoder = new TextDecoder();
+  private readonly chunks: AsyncIterator<Buffer>;
+  private done = false;
+
+  constructor(
+    body: Readable,
+    private readonly attempt: Attempt,
+    private firstToken: AbortController | undefined,
+  ) {
+    this.parser = createParser({ onEvent: (event) => this.queue.push(event) });
+    this.chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<SseEvent>> {
+    for (;;) {
+      if (this.head < this.queue.length) return { value: this.shift(), done: false };
+      if (this.done) return { value: undefined, done: true };
+      let result: IteratorResult<Buffer>;
+      this.attempt.setReading(true);
+      try {
+        result = await this.chunks.next();
+      } catch (err) {
+        this.close();
+        throw this.attempt.failure(err);
+      }
+      this.attempt.setReading(false);
+      if (result.done) {
+        // A last event without its blank line still counts; servers often end that way.
+        this.parser.feed(`${this.decoder.decode()}\n\n`);
+        this.close();
+        continue;
+      }
+      this.attempt.touch();
+      this.parser.feed(this.decoder.decode(result.value, { stream: true }));
+      if (this.firstToken !== undefined && this.queue.length > this.head) {
+        this.firstToken.abort();
+        this.firstToken = undefined;
+        this.attempt.startIdle();
+      }
+    }
+  }
+
+  async return(): Promise<IteratorResult<SseEvent>> {
+    if (!this.done) {
+      this.attempt.abort(new BreakwaterError('upstream_error', 'aborted', { reason: 'aborted', retryable: false }));
+      this.close();
+    }
+    return { value: undefined, done: true };
+  }
+
+  private shift(): SseEvent {
+    const event = this.queue[this.head++];
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+    return event;
+  }
+
+  private close(): void {
+    this.done = true;
+    this.attempt.finish();
+  }
+}
+
+/**
+ * The one place upstream HTTP happens: a keep-alive undici pool per origin, capped at
+ * `maxConnections`, no redirects (undici 7 follows none unless its redirect interceptor is
+ * composed, and none is), split timeouts driven by `ctx.clock` (SPEC UP-4), and every non-2xx
+ * or transport failure turned into a `BreakwaterError` whose message carries neither URL nor key.
+ */
+export class UpstreamHttp {
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly origin: string;
+  private readonly host: string;
+  private readonly basePath: string;
+  private readonly headers: Record<string, string>;
+  private readonly secrets: string[];
+  private readonly provider: string;
+  private readonly classifyError: UpstreamErrorClassifier | undefined;
+  private readonly maxResponseBytes: number;
+
+  constructor(options: UpstreamHttpOptions) {
+    const url = new URL(options.baseUrl);
+    this.origin = url.origin;
+    this.host = url.host;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.provider = options.provider;
+    this.classifyError = options.classifyError;
+    this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.headers = { 'user-agent': 'breakwater', ...lowerCaseKeys(options.headers) };
+    this.secrets = Object.values(this.headers)
+      .flatMap((value) => [value, value.replace(/^(Bearer|Basic)\s+/i, '')])
+      .filter((value) => value.length >= 8 && value !== 'breakwater');
+    this.ownsDispatcher = options.dispatcher === undefined;
+    this.dispatcher =
+      options.dispatcher ??
+      new Pool(this.origin, {
+        connections: options.maxConnections,
+        connectTimeout: options.connectTimeoutMs ?? 10_000,
+        // Our clock-driven timers govern; undici's real-time ones would race them.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+  }
+
+  /** POSTs JSON and reads the whole JSON answer (headers, idle and total timeouts apply). */
+  async postJson(path: string, body: unknown, ctx: CallContext, headers?: Record<string, string>): Promise<UpstreamJsonResponse> {
+    return this.json('POST', path, body, ctx, headers);
+  }
+
+  /** GETs JSON, e.g. `/models` for discovery. */
+  async getJson(path: string, ctx: CallContext): Promise<UpstreamJsonResponse> {
+    return this.json('GET', path, undefined, ctx, undefined);
+  }
+
+  /**
+   * POSTs JSON and resolves once response headers arrive, so a non-2xx throws before any event.
+   * First-token, idle and total timeouts keep running while `events` is consumed.
+   */
+  async postSse(path: string, body: unknown, ctx: CallContext, headers?: Record<string, string>): Promise<UpstreamSseResponse> {
+    const attempt = new Attempt(ctx, this.provider);
+    const firstToken = attempt.timer(ctx.timeouts.firstTokenMs, 'first_token_timeout');
+    try {
+      const response = await this.send('POST', path, body, ctx, headers, attempt, 'text/event-stream');
+      if (response.statusCode >= 300) throw await this.failedResponse(response, ctx, attempt);
+      return { headers: response.headers, events: new SseEventStream(response.body, attempt, firstToken) };
+    } catch (err) {
+      const error = attempt.failure(err);
+      attempt.finish();
+      throw error;
+    }
+  }
+
+  /** Waits for in-flight calls, then closes pooled connections (only a pool this instance made). */
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  private async json(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    ctx: CallContext,
+    headers: Record<string, string> | undefined,
+  ): Promise<UpstreamJsonResponse> {
+    const attempt = new Attempt(ctx, this.provider);
+    try {
+      const response = await this.send(method, path, body, ctx, headers, attempt, 'application/json');
+      if (response.statusCode >= 300) throw await this.failedResponse(response, ctx, attempt);
+      attempt.startIdle();
+      const { text, truncated } = await readBody(response.body, this.maxResponseBytes, attempt);
+      if (truncated) {
+        throw new BreakwaterError('upstream_error', `upstream '${this.provider}' answered with more than ${this.maxResponseBytes} bytes`, {
+          reason: 'response_too_large',
+          provider: this.provider,
+        });
+      }
+      const parsed = text.trim() === '' ? undefined : parseJson(text);
+      if (parsed === undefined && text.trim() !== '') {
+        throw new BreakwaterError('upstream_error', `upstream '${this.provider}' answered with malformed JSON`, {
+          reason: 'malformed_response',
+          provider: this.provider,
+        });
+      }
+      return { status: response.statusCode, headers: response.headers, body: parsed };
+    } catch (err) {
+      throw attempt.failure(err);
+    } finally {
+      attempt.finish();
+    }
+  }
+
+  private async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    ctx: CallContext,
+    extra: Record<string, string> | undefined,
+    attempt: Attempt,
+    accept: string,
+  ): Promise<Dispatcher.ResponseData> {
+    const headersTimer = attempt.timer(ctx.timeouts.headersMs, 'headers_timeout');
+    try {
+      return await this.dispatcher.request({
+        origin: this.origin,
+        path: this.basePath + path,
+        method,
+        headers: this.requestHeaders(ctx, extra, accept, body !== undefined),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: attempt.signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+    } finally {
+      headersTimer?.abort();
+    }
+  }
+
+  private requestHeaders(ctx: CallContext, extra: Record<string, string> | undefined, accept: string, hasBody: boolean): Record<string, string> {
+    const headers: Record<string, string> = { ...this.headers };
+    if (ctx.headers) {
+      for (const [key, value] of Object.entries(ctx.headers)) {
+        const name = key.toLowerCase();
+        if (!PROTECTED_HEADERS.has(name)) headers[name] = value;
+      }
+    }
+    if (extra) Object.assign(headers, lowerCaseKeys(extra));
+    headers.accept = accept;
+    if (hasBody) headers['content-type'] = 'application/json';
+    return headers;
+  }
+
+  private async failedResponse(response: Dispatcher.ResponseData, ctx: CallContext, attempt: Attempt): Promise<BreakwaterError> {
+    const status = response.statusCode;
+    if (status < 400) {
+      await readBody(response.body, ERROR_BODY_LIMIT, attempt);
+      return new BreakwaterError('upstream_error', `upstream '${this.provider}' answered with a redirect (HTTP ${status}); redirects are never followed, check its baseUrl`, {
+        reason: 'redirect',
+        provider: this.provider,
+        upstreamStatus: status,
+        retryable: false,
+      });
+    }
+    const { text } = await readBody(response.body, ERROR_BODY_LIMIT, attempt);
+    const body = parseJson(text);
+    const scrubbedText = this.scrub(text);
+    const classified = this.classifyError?.(status, body, scrubbedText);
+    if (classified) {
+      const message = this.scrub(classified.message);
+      const error = message === classified.message ? classified : new BreakwaterError(classified.code, message, {
+        ...classified.details,
+        param: classified.param,
+        cause: classified.cause,
+        retryable: classified.retryable,
+        headers: classified.headers,
+      });
+      return error.withDetails({ provider: this.provider, upstreamStatus: status });
+    }
+    const retryAfterMs = parseRateLimitHeaders(response.headers, ctx.clock.now())?.retryAfterMs;
+    const details = retryAfterMs === undefined ? { provider: this.provider } : { provider: this.provider, retryAfterMs };
+    return upstreamHttpError(status, this.scrub(upstreamErrorMessage(status, body, text)), details);
+  }
+
+  /** Keeps the provider's words but never our credentials or the upstream's address. */
+  private scrub(message: string): string {
+    let out = message;
+    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
+    if (out.includes(this.origin)) out = out.split(this.origin).join('[upstream]');
+    if (out.includes(this.host)) out = out.split(this.host).join('[upstream]');
+    return out.replace(/\b(?:sk|bwa?)[-_][A-Za-z0-9_*-]{8,}/g, '[redacted]');
+  }
+}

@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
+import type { Dialect } from '../core/types.js';
+import type { HandlerRequest } from './completion-handler.js';
+import { sendJson } from './http-io.js';
+import { errorHeaders, renderErrorBody } from './render-error.js';
+import { requestIdFor } from './request-context.js';
+import { Router, type Handler } from './router.js';
+
+/** Per-request facts every handler gets; `key` is filled by authenticated routes. */
+export type RequestInfo = Omit<HandlerRequest, 'key'> & { dialect: Dialect };
+
+/** A route handler. */
+export type RouteHandler = Handler<RequestInfo>;
+
+/** Server settings (the `server:` config section). */
+export interface HttpServerOptions {
+  keepAliveTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  accessLog: boolean;
+}
+
+/** A running HTTP front door. */
+export interface HttpServer {
+  server: Server;
+  router: Router<RouteHandler>;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /** True once draining began (readiness turns 503). */
+  readonly draining: boolean;
+  /** Requests still being handled. */
+  readonly inFlight: number;
+  /** Stops accepting, lets in-flight requests finish for up to `ms`, then closes what is left. */
+  drain(ms: number): Promise<void>;
+}
+
+function dialectFor(path: string): Dialect {
+  return path === '/v1/messages' ? 'anthropic-messages' : 'openai-chat';
+}
+
+/** Sends an error in the client's dialect, or ends a response whose headers already went out. */
+export function sendError(res: ServerResponse, thrown: unknown, dialect: Dialect): void {
+  const error = toBreakwaterError(thrown);
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  sendJson(res, error.status, renderErrorBody(error, dialect), errorHeaders(error));
+}
+
+/**
+ * The node:http front door: request ids, routing with 404/405, error rendering per dialect, client
+ * disconnect signals, keep-alive and header timeouts, an access log without bodies, and draining.
+ */
+export function createHttpServer(options: HttpServerOptions, logger: Logger): HttpServer {
+  const router = new Router<RouteHandler>();
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = performance.now();
+    inFlight++;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const requestId = requestIdFor(req);
+    const dialect = dialectFor(path);
+    const controller = new AbortController();
+    res.setHeader('x-breakwater-request-id', requestId);
+    if (draining) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort(new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false }));
+      inFlight--;
+      if (options.accessLog) {
+        logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - receivedAt) * 100) / 100, aborted: !res.writableFinished }, 'request');
+      }
+      if (inFlight === 0) idle?.();
+    });
+    try {
+      const match = router.match(req.method ?? 'GET', path);
+      if (match.kind === 'not_found') throw new BreakwaterError('not_found', `no route for ${req.method} ${path}`);
+      if (match.kind === 'method_not_allowed') {
+        res.setHeader('allow', match.allowed.join(', '));
+        throw new BreakwaterError('method_not_allowed', `${req.method} is not allowed on ${path}; use ${match.allowed.join(' or ')}`);
+      }
+      const info = { requestId, receivedAt, receivedAtMs: Date.now(), signal: controller.signal, dialect, params: match.params };
+      await match.handler(req, res, info);
+    } catch (thrown) {
+      const error = toBreakwaterError(thrown);
+      if (error.code === 'internal_error') logger.error({ requestId, err: error.cause }, 'unhandled error');
+      sendError(res, error, dialect);
+    }
+  }
+
+  const server = createServer({ keepAliveTimeout: options.keepAliveTimeoutMs, headersTimeout: options.headersTimeoutMs, requestTimeout: options.requestTimeoutMs }, (req, res) => {
+    void onRequest(req, res);
+  });
+  server.on('clientError', (_error, socket) => {
+    // Malformed HTTP never reaches a handler; answer 400 when the socket can still take it.
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  return {
+    server,
+    router,
+    get draining() {
+      return draining;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    async drain(ms) {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          timer.unref();
+          idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Gateway, RequestContext } from '../gateway/gateway.js';
+import { parseOpenAIEmbeddingRequest, toOpenAIEmbeddingResponse } from '../protocols/openai-embeddings.js';
+import type { KeyRecord, KeyScope } from '../store/interfaces.js';
+import { requireVirtualKey, type Authenticator } from './auth.js';
+import { anthropicMessagesCodec, openAIChatCodec, type ChatCodec } from './chat-codecs.js';
+import { handleCompletion, metaHeaders } from './completion-handler.js';
+import { readJsonBody, sendJson } from './http-io.js';
+import type { HttpServer, RequestInfo } from './http-server.js';
+import type { RouteParams } from './router.js';
+import { tagsFor, upstreamHeadersFor } from './request-context.js';
+
+/** A readiness check result (SPEC OBS-5). */
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+/** What the routes need from the process. */
+export interface RouteDeps {
+  authenticate: Authenticator;
+  /** The current gateway; a config reload swaps it. */
+  gateway: () => Gateway;
+  /** Public model names served now. */
+  models: () => string[];
+  readiness: () => Promise<ReadinessReport>;
+  maxBodyBytes: number;
+}
+
+type Info = RequestInfo & { params: RouteParams };
+type KeyedHandler = (req: IncomingMessage, res: ServerResponse, info: Info & { key: KeyRecord }) => Promise<void>;
+
+function withKey(deps: RouteDeps, scope: KeyScope, handler: KeyedHandler) {
+  return async (req: IncomingMessage, res: ServerResponse, info: Info) => {
+    const key = await requireVirtualKey(req, deps.authenticate, scope);
+    await handler(req, res, { ...info, key });
+  };
+}
+
+function completion(deps: RouteDeps, codec: ChatCodec): KeyedHandler {
+  const handlerDeps = { gateway: deps.gateway, maxBodyBytes: deps.maxBodyBytes };
+  return (req, res, info) => handleCompletion(codec, handlerDeps, req, res, info);
+}
+
+/** Registers the public API, health and readiness routes. */
+export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
+  const { router } = http;
+  router.on('POST', '/v1/chat/completions', withKey(deps, 'chat', completion(deps, openAIChatCodec)));
+  router.on('POST', '/v1/messages', withKey(deps, 'chat', completion(deps, anthropicMessagesCodec)));
+  router.on('POST', '/v1/embeddings', withKey(deps, 'embeddings', (req, res, info) => handleEmbeddings(deps, req, res, info)));
+  router.on('GET', '/v1/models', withKey(deps, 'chat', async (req, res, info) => handleModels(deps, req, res, info.key)));
+  router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
+  router.on('GET', '/readyz', async (_req, res) => {
+    const report = http.draining ? { ready: false, checks: { draining: { ok: false, detail: 'shutting down' } } } : await deps.readiness();
+    sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not_ready', checks: report.checks });
+  });
+}
+
+async function handleEmbeddings(deps: RouteDeps, req: IncomingMessage, res: ServerResponse, info: Info & { key: KeyRecord }): Promise<void> {
+  const request = parseOpenAIEmbeddingRequest(await readJsonBody(req, deps.maxBodyBytes));
+  const ctx: RequestContext = {
+    requestId: info.requestId,
+    key: info.key,
+    dialect: 'openai-chat',
+    endpoint: '/v1/embeddings',
+    signal: info.signal,
+    receivedAt: info.receivedAt,
+    receivedAtMs: info.receivedAtMs,
+    upstreamHeaders: upstreamHeadersFor(req),
+    tags: tagsFor(req, undefined),
+    endUser: request.user,
+  };
+  const result = await deps.gateway().embed(request, ctx);
+  sendJson(res, 200, toOpenAIEmbeddingResponse(result.embedding, request.model), metaHeaders(result));
+}
+
+/** `GET /v1/models` in the OpenAI shape, or the Anthropic one when the client sends `anthropic-version`. */
+function handleModels(deps: RouteDeps, req: IncomingMessage, res: ServerResponse, key: KeyRecord): void {
+  const allowed = key.allowedModels;
+  const models = allowed ? deps.models().filter((m) => allowed.includes(m)) : deps.models();
+  if (req.headers['anthropic-version'] !== undefined) {
+    const data = models.map((id) => ({ type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z' }));
+    sendJson(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+    return;
+  }
+  sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'breakwater' })) });
+}

@@ -1,0 +1,111 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { systemClock, type Clock } from '../core/clock.js';
+import { loadConfig, type ConfigOverrides } from '../config/load-config.js';
+import type { Config } from '../config/schema.js';
+import { createCandidateResolver } from '../gateway/candidate-resolver.js';
+import { Gateway } from '../gateway/gateway.js';
+import { LedgerWriter } from '../gateway/ledger-writer.js';
+import { createProviderRegistry } from '../gateway/provider-registry.js';
+import type { Stores } from '../store/interfaces.js';
+import { openStores } from '../store/stores.js';
+import { loadOrCreatePepper } from '../tenancy/key-hash.js';
+import { createKeyService, type KeyService } from '../tenancy/key-service.js';
+import { createHttpServer } from './http-server.js';
+import { registerRoutes } from './routes.js';
+
+/** How to start a gateway in this process. */
+export interface StartOptions {
+  /** A validated config; otherwise loaded from `configPath`/environment. */
+  config?: Config;
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  overrides?: ConfigOverrides;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/** A started gateway. */
+export interface RunningBreakwater {
+  url: string;
+  port: number;
+  config: Config;
+  stores: Stores;
+  keys: KeyService;
+  ledger: LedgerWriter;
+  logger: Logger;
+  /** Keys created on first start, to print once; empty on later starts. */
+  bootstrapKeys: { adminKey?: string | undefined; virtualKey?: string | undefined };
+  /** Drains requests (up to `server.drainMs`), flushes the ledger and closes stores. */
+  close(): Promise<void>;
+}
+
+/** Secrets never reach the logs (SPEC OBS-4, SEC-1). */
+const REDACT_PATHS = ['apiKey', '*.apiKey', 'key', '*.key', 'headers.authorization', 'headers["x-api-key"]', 'authorization'];
+
+/** The default logger: JSON lines on stdout, written asynchronously off the request path. */
+export function createLogger(level: string): Logger {
+  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: undefined }, pino.destination({ dest: 1, sync: false }));
+}
+
+/**
+ * Starts the gateway: config, stores (migrated), keys (bootstrapped on first start), providers,
+ * the request pipeline and the HTTP front door.
+ */
+export async function startBreakwater(options: StartOptions = {}): Promise<RunningBreakwater> {
+  const env = options.env ?? process.env;
+  const config = options.config ?? loadConfig({ path: options.configPath, env, overrides: options.overrides });
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.server.logLevel);
+  const dataDir = resolve(config.server.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+
+  const stores = await openStores(config, { dataDir });
+  const keys = createKeyService({ store: stores.keys, pepper: loadOrCreatePepper(dataDir, env), clock });
+  const bootstrapKeys = await keys.bootstrap(env);
+  const ledger = new LedgerWriter(stores.ledger, { onError: (err) => logger.error({ err }, 'ledger flush failed; will retry') });
+  const registry = createProviderRegistry(config, clock);
+  const resolver = createCandidateResolver(config, registry);
+  const gateway = new Gateway({ resolver, ledger, clock });
+
+  const http = createHttpServer(config.server, logger);
+  registerRoutes(http, {
+    authenticate: (key) => keys.authenticate(key),
+    gateway: () => gateway,
+    models: () => resolver.models(),
+    maxBodyBytes: config.server.maxBodyBytes,
+    readiness: async () => {
+      try {
+        await stores.ping();
+        return { ready: true, checks: { config: { ok: true }, store: { ok: true } } };
+      } catch (error) {
+        return { ready: false, checks: { config: { ok: true }, store: { ok: false, detail: String(error) } } };
+      }
+    },
+  });
+  const address = await http.listen(config.server.port, config.server.host);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    config,
+    stores,
+    keys,
+    ledger,
+    logger,
+    bootstrapKeys,
+    close() {
+      closing ??= (async () => {
+        await http.drain(config.server.drainMs);
+        await ledger.close();
+        await registry.close();
+        await stores.close();
+        logger.flush();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { KeyRecord, KeyStore, LedgerStore, MetaStore, RequestRecord, Stores } from './interfaces.js';
+
+// Records are copied in and out so a caller mutating what it got back cannot change the store,
+// which is what the SQLite store does by construction.
+const copy = <T>(value: T): T => structuredClone(value);
+
+function createMemoryKeyStore(): KeyStore {
+  const byId = new Map<string, KeyRecord>();
+  const idByHash = new Map<string, string>();
+  return {
+    async insertKey(record) {
+      if (byId.has(record.id)) throw new Error(`a key with id ${record.id} already exists`);
+      if (idByHash.has(record.hash)) throw new Error('a key with the same hash already exists');
+      byId.set(record.id, copy(record));
+      idByHash.set(record.hash, record.id);
+    },
+    async findKeyByHash(hash) {
+      const id = idByHash.get(hash);
+      return id === undefined ? undefined : copy(byId.get(id));
+    },
+    async getKey(id) {
+      const record = byId.get(id);
+      return record && copy(record);
+    },
+    async listKeys() {
+      // Map iteration is insertion order, so a stable sort keeps ties in the order SQLite's rowid gives.
+      return [...byId.values()].sort((a, b) => a.createdAt - b.createdAt).map(copy);
+    },
+    async revokeKey(id, at) {
+      const record = byId.get(id);
+      if (!record || record.revokedAt !== undefined) return false;
+      record.revokedAt = at;
+      return true;
+    },
+    async countKeys(kind) {
+      let count = 0;
+      for (const record of byId.values()) if (record.kind === kind) count++;
+      return count;
+    },
+  };
+}
+
+function createMemoryLedgerStore(): LedgerStore {
+  const records = new Map<string, RequestRecord>();
+  return {
+    async appendRequests(batch) {
+      // Duplicate ids are ignored, as in SQLite, so replaying a spooled batch is harmless.
+      for (const record of batch) if (!records.has(record.id)) records.set(record.id, copy(record));
+    },
+    async getRequest(id) {
+      const record = records.get(id);
+      return record && copy(record);
+    },
+    async listRequests({ limit, since }) {
+      const matching = [...records.values()].reverse().filter((r) => since === undefined || r.createdAt >= since);
+      // Newest first; among equal timestamps the later insert first, as `ORDER BY created_at DESC, rowid DESC`.
+      return matching.sort((a, b) => b.createdAt - a.createdAt).slice(0, Math.max(0, limit)).map(copy);
+    },
+  };
+}
+
+function createMemoryMetaStore(): MetaStore {
+  const values = new Map<string, string>();
+  return {
+    async getMeta(key) {
+      return values.get(key);
+    },
+    async setMeta(key, value) {
+      values.set(key, value);
+    },
+  };
+}
+
+/** Stores that live in process memory: for tests and `store.kind: memory`. */
+export function createMemoryStores(): Stores {
+  let closed = false;
+  return {
+    keys: createMemoryKeyStore(),
+    ledger: createMemoryLedgerStore(),
+    meta: createMemoryMetaStore(),
+    async ping() {
+      if (closed) throw new Error('the memory store is closed');
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}

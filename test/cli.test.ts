@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
+
+// The CLI runs compiled, exactly as `npm start` runs it (`npm test` builds dist/ first).
+const CLI = join(process.cwd(), 'dist/cli/main.js');
+const dirs: string[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bw-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const cleanEnv = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('BREAKWATER_') || name.endsWith('_API_KEY')) delete env[name];
+  return { ...env, BREAKWATER_SIM__TIME_SCALE: '0' };
+};
+
+interface Started {
+  child: ChildProcessWithoutNullStreams;
+  ready: { url: string; virtualKey?: string; adminKey?: string; readyMs: number };
+  exited: Promise<number | null>;
+}
+
+async function startCli(dataDir: string, extra: string[] = []): Promise<Started> {
+  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--json', '--data-dir', dataDir, ...extra], { env: cleanEnv(), cwd: dataDir });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    if (!line.startsWith('{"event":"ready"')) continue;
+    return { child, ready: JSON.parse(line), exited };
+  }
+  throw new Error('the gateway exited before it was ready');
+}
+
+function cli(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { env: cleanEnv(), cwd, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('start prints keys once, serves a completion with them, and SIGTERM drains to exit 0 with the ledger written', async () => {
+  const dataDir = tempDir();
+  const first = await startCli(dataDir);
+  assert.match(first.ready.virtualKey ?? '', /^bw_[A-Za-z0-9_-]{43}$/);
+  assert.match(first.ready.adminKey ?? '', /^bwa_/);
+  const res = await fetch(`${first.ready.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${first.ready.virtualKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'sim-fast', messages: [{ role: 'user', content: 'hello' }] }),
+  });
+  assert.equal(res.status, 200);
+  const requestId = res.headers.get('x-breakwater-request-id');
+  first.child.kill('SIGTERM');
+  assert.equal(await first.exited, 0);
+
+  const db = new Database(join(dataDir, 'breakwater.db'), { readonly: true });
+  const row = db.prepare('select * from requests where id = ?').get(requestId) as { status: number } | undefined;
+  db.close();
+  assert.equal(row?.status, 200, 'the request reached the ledger before exit');
+
+  const second = await startCli(dataDir);
+  assert.equal(second.ready.virtualKey, undefined, 'keys are printed only on first start');
+  const again = await fetch(`${second.ready.url}/v1/models`, { headers: { authorization: `Bearer ${first.ready.virtualKey}` } });
+  assert.equal(again.status, 200, 'the first key still works after a restart');
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exited, 0);
+});
+
+test('keys create prints a working key once; revoke stops it', async () => {
+  const dataDir = tempDir();
+  const created = cli(['keys', 'create', '--name', 'ci', '--json', '--data-dir', dataDir], dataDir);
+  assert.equal(created.status, 0, created.stderr);
+  const { key, id } = JSON.parse(created.stdout) as { key: string; id: string };
+  const listed = cli(['keys', 'list', '--json', '--data-dir', dataDir], dataDir);
+  assert.ok(!listed.stdout.includes(key), 'list never shows the key itself');
+  assert.ok(listed.stdout.includes(id));
+
+  const server = await startCli(dataDir);
+  const ok = await fetch(`${server.ready.url}/v1/models`, { headers: { 'x-api-key': key } });
+  assert.equal(ok.status, 200);
+  server.child.kill('SIGTERM');
+  await server.exited;
+
+  assert.equal(cli(['keys', 'revoke', id, '--data-dir', dataDir], dataDir).status, 0);
+  const restarted = await startCli(dataDir);
+  const refused = await fetch(`${restarted.ready.url}/v1/models`, { headers: { 'x-api-key': key } });
+  assert.equal(refused.status, 401);
+  restarted.child.kill('SIGTERM');
+  await restarted.exited;
+});
+
+test('a bad config stops start with exit 2, naming file, line, path and a fix', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'breakwater.yaml'), 'server:\n  port: 8400\nproviders:\n  mine:\n    kind: openia\n');
+  const result = cli(['start', '--config', join(dir, 'breakwater.yaml'), '--data-dir', dir], dir);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /breakwater\.yaml:5/);
+  assert.match(result.stderr, /providers\.mine\.kind/);
+  assert.match(result.stderr, /openai/);
+});
+
+test('every command has --help', () => {
+  const dir = tempDir();
+  for (const args of [[], ['start'], ['sim', 'serve'], ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['doctor'], ['config', 'check']]) {
+    const result = cli([...args, '--help'], dir);
+    assert.equal(result.status, 0, args.join(' '));
+    assert.match(result.stdout, /Usage: breakwater/, args.join(' '));
+  }
+});
+
+test('doctor reports config, store and the sim provider as healthy, as JSON', () => {
+  const dir = tempDir();
+  const result = cli(['doctor', '--json', '--data-dir', dir], dir);
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+  const report = JSON.parse(result.stdout) as { ok: boolean; checks: Array<{ check: string; ok: boolean }> };
+  assert.equal(report.ok, true);
+  assert.deepEqual(report.checks.map((c) => c.check).slice(0, 2), ['config', 'store']);
+  assert.ok(report.checks.some((c) => c.check === 'provider sim' && c.ok));
+});

@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { loadConfig } from '../../src/config/load-config.js';
+import { startBreakwater, type RunningBreakwater } from '../../src/server/start-breakwater.js';
+
+/** A gateway started in this process on an ephemeral port, with its own data dir. */
+export interface TestGateway {
+  app: RunningBreakwater;
+  url: string;
+  /** The virtual key created on first start. */
+  key: string;
+  adminKey: string;
+  close(): Promise<void>;
+}
+
+/** Starts a gateway with simulated models answering instantly; `yaml` adds config. */
+export async function startTestGateway(
+  options: { configYaml?: string; env?: Record<string, string>; logger?: Logger; maxBodyBytes?: number } = {},
+): Promise<TestGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bw-test-'));
+  let configPath: string | undefined;
+  if (options.configYaml) {
+    const { writeFileSync } = await import('node:fs');
+    configPath = join(dataDir, 'breakwater.yaml');
+    writeFileSync(configPath, options.configYaml);
+  }
+  const env = { ...options.env };
+  const config = loadConfig({
+    path: configPath,
+    env,
+    overrides: {
+      server: { port: 0, dataDir, logLevel: 'silent', drainMs: 2000, ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) },
+      sim: { timeScale: 0 },
+    },
+  });
+  const app = await startBreakwater({ config, env, logger: options.logger ?? pino({ level: 'silent' }) });
+  return {
+    app,
+    url: app.url,
+    key: app.bootstrapKeys.virtualKey!,
+    adminKey: app.bootstrapKeys.adminKey!,
+    async close() {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
