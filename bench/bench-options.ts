@@ -11,8 +11,10 @@ export interface BenchOptions {
   phases: BenchPhase[];
   /** Warm-up before each measured window, seconds. */
   warmupS: number;
-  /** Each measured window, seconds. */
+  /** Measured seconds per target and phase, split over `rounds` windows. */
   durationS: number;
+  /** Windows per target and phase, in alternating target order. */
+  rounds: number;
   /** Closed-loop connections of the throughput runs. */
   connections: number;
   /** Concurrent streams of the TTFT runs. */
@@ -32,8 +34,9 @@ export const BENCH_USAGE = `usage: npm run bench [-- --quick] [-- --write-baseli
   --write-baseline   store this run's ratios in bench/results/baseline.json (full runs only)
 
 environment:
-  BENCH_DURATION_S   measured window per target and phase (default 8, quick 1)
-  BENCH_WARMUP_S     warm-up before each window (default 2, quick 0.3)
+  BENCH_DURATION_S   measured seconds per target and phase (default 8, quick 1)
+  BENCH_ROUNDS       windows the duration is split into, target order alternating (default 2, quick 1)
+  BENCH_WARMUP_S     warm-up before a target's first window (default 2, quick 0.3; later ones ≤ 0.5)
   BENCH_CONNECTIONS  closed-loop connections for throughput (default 32)
   BENCH_STREAMS      concurrent streams for TTFT (default 100)
   BENCH_RATE         requests/s of the fixed-rate latency run (default 1000)
@@ -74,6 +77,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     phases,
     warmupS: numberFrom(env, 'BENCH_WARMUP_S', quick ? 0.3 : 2),
     durationS: Math.max(0.2, numberFrom(env, 'BENCH_DURATION_S', quick ? 1 : 8)),
+    rounds: Math.max(1, Math.round(numberFrom(env, 'BENCH_ROUNDS', quick ? 1 : 2))),
     connections: Math.max(1, Math.round(numberFrom(env, 'BENCH_CONNECTIONS', 32))),
     streams: Math.max(1, Math.round(numberFrom(env, 'BENCH_STREAMS', 100))),
     rate: Math.max(1, numberFrom(env, 'BENCH_RATE', 1000)),

@@ -32,7 +32,7 @@ function throughputTable(title: string, byTarget: ByTarget<ThroughputResult>): s
     formatNumber(r.rps),
     formatNumber(r.latencyMs.p50, 2),
     formatNumber(r.latencyMs.p99, 2),
-    formatNumber(r.non2xx + r.errors),
+    formatNumber(r.failures),
     formatNumber(r.cpuUsPerRequest.proxy),
     formatNumber(r.cpuUsPerRequest.upstream),
     formatNumber(r.cpuUsPerRequest.client),
@@ -126,10 +126,14 @@ function baselineTable(results: BenchResults): string {
 /** The whole run as aligned text tables. */
 export function formatReport(results: BenchResults): string {
   const { options, machine } = results;
-  const window = `${options.durationS} s after ${options.warmupS} s warm-up`;
+  const rounds = options.rounds > 1 ? ` in ${options.rounds} alternating rounds` : '';
+  const window = `${options.durationS} s${rounds} after ${options.warmupS} s warm-up`;
   const sections = [
     `Breakwater benchmark ${results.date} — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${machine.gitCommit.slice(0, 10)}${machine.gitDirty ? ' (dirty)' : ''}, load ${machine.loadAverage1m}`,
   ];
+  if (machine.loadAverage1m > machine.cpus / 2) {
+    sections[0] += `\nWARNING: the machine was busy (load ${machine.loadAverage1m} on ${machine.cpus} CPUs) — absolute figures are unreliable, ratios less so`;
+  }
   if (results.throughput) sections.push(throughputTable(`Non-streaming, ${options.connections} connections, ${window}`, results.throughput));
   if (results.stream) sections.push(throughputTable(`Streaming, ${options.connections} connections, ${window}`, results.stream));
   if (results.fixedRate) {

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'undici';
 import { requestHeaders, sleep, targetPool, type HttpTarget } from './http-target.js';
-import { cpuPerRequest, sampleCpu } from './process-cpu.js';
+import { cpuPerSuccess, measureWindow, type MeasuredWindow } from './measure-window.js';
 import { SampleList, summarize, type LatencySummary } from './stats.js';
 
 /** Result of an open-loop run at a fixed request rate. */
@@ -31,6 +31,10 @@ export interface FixedRateOptions {
 
 /** Bounds the load on a target that falls behind: beyond this, scheduled sends are skipped. */
 export const IN_FLIGHT_CAP = 256;
+
+function newTally(latencies: SampleList | undefined): Tally {
+  return { shed: 0, ok: 0, failures: 0, inFlight: 0, maxInFlight: 0, latencies };
+}
 
 interface Tally {
   shed: number;
@@ -87,31 +91,37 @@ async function drive(pool: Pool, target: HttpTarget, body: string, rate: number,
   await Promise.all(pending);
 }
 
-/** Warms up, then measures latency at a fixed request rate. */
-export async function runFixedRate(target: HttpTarget, body: string, options: FixedRateOptions): Promise<FixedRateResult> {
+/** Warms up, then sends requests at a fixed rate for `durationS`. */
+export async function measureFixedRate(target: HttpTarget, body: string, options: FixedRateOptions): Promise<MeasuredWindow> {
   const pool = targetPool(target, IN_FLIGHT_CAP);
   try {
-    if (options.warmupS > 0) {
-      await drive(pool, target, body, options.rate, options.warmupS, { shed: 0, ok: 0, failures: 0, inFlight: 0, maxInFlight: 0, latencies: undefined });
-    }
-    const tally: Tally = { shed: 0, ok: 0, failures: 0, inFlight: 0, maxInFlight: 0, latencies: new SampleList() };
-    const pids = { client: process.pid, ...target.pids };
-    const cpuBefore = sampleCpu(pids);
-    const started = performance.now();
-    await drive(pool, target, body, options.rate, options.durationS, tally);
-    const elapsedS = (performance.now() - started) / 1000;
-    return {
-      target: target.name,
-      rate: options.rate,
-      achievedRps: tally.ok / elapsedS,
-      requests: tally.ok,
-      failures: tally.failures,
-      latencyMs: summarize(tally.latencies!.values()),
-      maxInFlight: tally.maxInFlight,
-      shed: tally.shed,
-      cpuUsPerRequest: cpuPerRequest(cpuBefore, sampleCpu(pids), tally.ok),
-    };
+    if (options.warmupS > 0) await drive(pool, target, body, options.rate, options.warmupS, newTally(undefined));
+    return await measureWindow(target, async () => {
+      const tally = newTally(new SampleList());
+      await drive(pool, target, body, options.rate, options.durationS, tally);
+      return {
+        ok: tally.ok,
+        failures: tally.failures,
+        samples: { latency: tally.latencies!.values() },
+        counters: { shed: tally.shed, maxInFlight: tally.maxInFlight },
+      };
+    });
   } finally {
     await pool.close();
   }
+}
+
+/** Summarizes a target's merged fixed-rate windows. */
+export function fixedRateResult(target: HttpTarget, rate: number, window: MeasuredWindow): FixedRateResult {
+  return {
+    target: target.name,
+    rate,
+    achievedRps: window.ok / window.elapsedS,
+    requests: window.ok,
+    failures: window.failures,
+    latencyMs: summarize(window.samples.latency ?? []),
+    maxInFlight: window.counters.maxInFlight ?? 0,
+    shed: window.counters.shed ?? 0,
+    cpuUsPerRequest: cpuPerSuccess(window),
+  };
 }

@@ -45,15 +45,3 @@ export function sampleCpu(pids: CpuProbe): Record<string, number | undefined> {
   for (const [name, pid] of Object.entries(pids)) sample[name] = processCpuMicros(pid);
   return sample;
 }
-
-/** CPU µs each process spent per completed request between two samples. */
-export function cpuPerRequest(before: Record<string, number | undefined>, after: Record<string, number | undefined>, requests: number): Record<string, number> {
-  const perRequest: Record<string, number> = {};
-  for (const name of Object.keys(after)) {
-    const start = before[name];
-    const end = after[name];
-    if (start === undefined || end === undefined || requests <= 0) continue;
-    perRequest[name] = (end - start) / requests;
-  }
-  return perRequest;
-}

@@ -6,17 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { killAllChildren, REPO_ROOT } from './bench-child.js';
-import { startBenchEnvironment, type BenchEnvironment, type TargetSet } from './bench-environment.js';
+import { startBenchEnvironment } from './bench-environment.js';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './bench-options.js';
 import { formatNumber, formatReport } from './bench-report.js';
-import { compareToBaseline, computeAddedMs, computeRatios, type Baseline, type BenchResults, type ByTarget } from './bench-results.js';
+import { compareToBaseline, computeAddedMs, computeRatios, type Baseline, type BenchResults } from './bench-results.js';
 import { BREAKWATER_CLI } from './breakwater-child.js';
 import { measureColdStart } from './cold-start.js';
-import { runFixedRate } from './fixed-rate-run.js';
-import { completionBody, type HttpTarget } from './http-target.js';
+import { runLoadPhases } from './load-phases.js';
 import { machineFacts } from './machine-facts.js';
-import { runStreams } from './stream-run.js';
-import { runThroughput, type ThroughputResult } from './throughput-run.js';
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 const BASELINE_PATH = join(RESULTS_DIR, 'baseline.json');
@@ -38,55 +35,6 @@ function ensureBuild(): void {
       return;
     }
     throw new Error(`the build failed, so there is no trustworthy ${BREAKWATER_CLI} to measure (BENCH_ALLOW_BUILD_ERRORS=1 measures what tsc emitted anyway)`, { cause: error });
-  }
-}
-
-function targetsOf(set: TargetSet): HttpTarget[] {
-  return [set.direct, set.bare, set.breakwater];
-}
-
-async function eachTarget<T>(label: string, set: TargetSet, run: (target: HttpTarget) => Promise<T>, describe: (result: T) => string): Promise<ByTarget<T>> {
-  const byTarget: ByTarget<T> = {};
-  for (const target of targetsOf(set)) {
-    const result = await run(target);
-    byTarget[target.name] = result;
-    progress(`${label} · ${target.name.padEnd(10)} ${describe(result)}`);
-  }
-  return byTarget;
-}
-
-/**
- * Latency at a fixed rate only means something below saturation: on a box where some target
- * cannot do twice the asked rate, measure at half the slowest target's throughput instead.
- */
-function sustainableRate(asked: number, throughput: ByTarget<ThroughputResult> | undefined): number {
-  const slowest = Math.min(...Object.values(throughput ?? {}).map((r) => r.rps));
-  return Number.isFinite(slowest) && slowest / 2 < asked ? Math.max(1, Math.floor(slowest / 2)) : asked;
-}
-
-async function runLoadPhases(env: BenchEnvironment, options: BenchOptions, results: BenchResults): Promise<void> {
-  const { phases, connections, warmupS, durationS, maxTokens } = options;
-  const window = { warmupS, durationS };
-  const rpsLine = (r: { rps: number; latencyMs: { p99: number } }) => `${formatNumber(r.rps)} req/s, p99 ${formatNumber(r.latencyMs.p99, 2)} ms`;
-  if (phases.includes('throughput')) {
-    results.throughput = await eachTarget('non-stream', env.instant, (t) => runThroughput(t, completionBody(t.model, false, maxTokens), false, { connections, ...window }), rpsLine);
-  }
-  if (phases.includes('stream')) {
-    results.stream = await eachTarget('stream', env.instant, (t) => runThroughput(t, completionBody(t.model, true, maxTokens), true, { connections, ...window }), rpsLine);
-  }
-  if (phases.includes('rate')) {
-    const rate = sustainableRate(options.rate, results.throughput);
-    results.fixedRate = await eachTarget(`${rate} req/s`, env.instant, (t) => runFixedRate(t, completionBody(t.model, false, maxTokens), { rate, ...window }), (r) =>
-      `${formatNumber(r.achievedRps)} done/s, p50 ${formatNumber(r.latencyMs.p50, 2)} ms, p99 ${formatNumber(r.latencyMs.p99, 2)} ms`);
-  }
-  const streamLine = (r: { streamsPerS: number; ttftMs: { p50: number; p99: number } }) =>
-    `${formatNumber(r.streamsPerS)} streams/s, TTFT p50 ${formatNumber(r.ttftMs.p50, 2)} ms, p99 ${formatNumber(r.ttftMs.p99, 2)} ms`;
-  const streamOptions = { concurrency: options.streams, ...window };
-  if (phases.includes('ttft')) {
-    results.ttft = await eachTarget('ttft', env.instant, (t) => runStreams(t, completionBody(t.model, true, maxTokens), streamOptions), streamLine);
-  }
-  if (phases.includes('paced') && env.paced) {
-    results.paced = await eachTarget('paced', env.paced, (t) => runStreams(t, completionBody(t.model, true, maxTokens), streamOptions), streamLine);
   }
 }
 
@@ -122,7 +70,7 @@ async function benchmark(argv: readonly string[], tmp: string): Promise<BenchRes
     progress('starting sim upstream, bare proxy and breakwater');
     const env = await startBenchEnvironment(tmp, options.phases.includes('paced'), options.maxTokens);
     try {
-      await runLoadPhases(env, options, results);
+      await runLoadPhases(env, options, results, progress);
     } finally {
       await env.stop();
       if (existsSync(env.gatewayLog)) progress(`gateway access log: ${formatNumber(statSync(env.gatewayLog).size / 2 ** 20, 1)} MiB written during the run`);

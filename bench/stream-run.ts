@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'undici';
 import { requestHeaders, targetPool, type HttpTarget } from './http-target.js';
-import { cpuPerRequest, sampleCpu } from './process-cpu.js';
+import { cpuPerSuccess, measureWindow, type MeasuredWindow } from './measure-window.js';
 import { SampleList, summarize, type LatencySummary } from './stats.js';
 
 /** Result of N concurrent streaming clients against one target. */
@@ -105,35 +105,43 @@ function newTally(): StreamTally {
   return { ok: 0, failures: 0, events: 0, ttfb: new SampleList(), ttft: new SampleList(), gaps: new SampleList() };
 }
 
-async function drive(pool: Pool, target: HttpTarget, body: string, options: StreamOptions, seconds: number, tally: StreamTally): Promise<number> {
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(Array.from({ length: options.concurrency }, () => worker(pool, target, body, deadline, tally)));
-  return (performance.now() - started) / 1000;
+async function drive(pool: Pool, target: HttpTarget, body: string, concurrency: number, seconds: number, tally: StreamTally): Promise<void> {
+  const deadline = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, () => worker(pool, target, body, deadline, tally)));
 }
 
-/** Keeps `concurrency` streams open back to back (closed loop) and times first bytes and gaps. */
-export async function runStreams(target: HttpTarget, body: string, options: StreamOptions): Promise<StreamResult> {
+/** Warms up, then keeps `concurrency` streams open back to back (closed loop) for `durationS`. */
+export async function measureStreams(target: HttpTarget, body: string, options: StreamOptions): Promise<MeasuredWindow> {
   const pool = targetPool(target, options.concurrency);
   try {
-    if (options.warmupS > 0) await drive(pool, target, body, options, options.warmupS, newTally());
-    const tally = newTally();
-    const pids = { client: process.pid, ...target.pids };
-    const cpuBefore = sampleCpu(pids);
-    const elapsedS = await drive(pool, target, body, options, options.durationS, tally);
-    return {
-      target: target.name,
-      concurrency: options.concurrency,
-      streams: tally.ok,
-      streamsPerS: tally.ok / elapsedS,
-      failures: tally.failures,
-      firstDataMs: summarize(tally.ttfb.values()),
-      ttftMs: summarize(tally.ttft.values()),
-      gapMs: summarize(tally.gaps.values()),
-      eventsPerStream: tally.ok ? tally.events / tally.ok : 0,
-      cpuUsPerStream: cpuPerRequest(cpuBefore, sampleCpu(pids), tally.ok),
-    };
+    if (options.warmupS > 0) await drive(pool, target, body, options.concurrency, options.warmupS, newTally());
+    return await measureWindow(target, async () => {
+      const tally = newTally();
+      await drive(pool, target, body, options.concurrency, options.durationS, tally);
+      return {
+        ok: tally.ok,
+        failures: tally.failures,
+        samples: { firstData: tally.ttfb.values(), ttft: tally.ttft.values(), gap: tally.gaps.values() },
+        counters: { events: tally.events },
+      };
+    });
   } finally {
     await pool.close();
   }
+}
+
+/** Summarizes a target's merged streaming windows. */
+export function streamResult(target: HttpTarget, concurrency: number, window: MeasuredWindow): StreamResult {
+  return {
+    target: target.name,
+    concurrency,
+    streams: window.ok,
+    streamsPerS: window.ok / window.elapsedS,
+    failures: window.failures,
+    firstDataMs: summarize(window.samples.firstData ?? []),
+    ttftMs: summarize(window.samples.ttft ?? []),
+    gapMs: summarize(window.samples.gap ?? []),
+    eventsPerStream: window.ok ? (window.counters.events ?? 0) / window.ok : 0,
+    cpuUsPerStream: cpuPerSuccess(window),
+  };
 }

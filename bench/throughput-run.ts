@@ -1,27 +1,26 @@
-import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { cpuPerRequest, sampleCpu } from './process-cpu.js';
 import { requestHeaders, type HttpTarget } from './http-target.js';
+import { cpuPerSuccess, measureWindow, type MeasuredWindow } from './measure-window.js';
 import { SampleList, summarize, type LatencySummary } from './stats.js';
 
-/** Result of one fixed-concurrency run against one target. */
+/** Result of fixed-concurrency load against one target (all rounds together). */
 export interface ThroughputResult {
   target: HttpTarget['name'];
   stream: boolean;
   connections: number;
   durationS: number;
-  /** 2xx responses completed in the measured window. */
+  /** 2xx responses completed in the measured windows. */
   requests: number;
   rps: number;
-  non2xx: number;
-  errors: number;
+  /** Non-2xx answers plus transport errors. */
+  failures: number;
   /** Closed-loop latency (mostly queueing at saturation), 2xx only. */
   latencyMs: LatencySummary;
   /** CPU µs per request of each process (client, upstream, proxy). */
   cpuUsPerRequest: Record<string, number>;
 }
 
-/** Load shape of a throughput run. */
+/** Load shape of one throughput window. */
 export interface ThroughputOptions {
   connections: number;
   warmupS: number;
@@ -30,7 +29,7 @@ export interface ThroughputOptions {
 
 interface Counted {
   ok: number;
-  non2xx: number;
+  failures: number;
   latencies: SampleList;
 }
 
@@ -51,33 +50,35 @@ function cannon(target: HttpTarget, body: string, connections: number, durationS
         counted.ok++;
         counted.latencies.push(responseTimeMs);
       } else {
-        counted.non2xx++;
+        counted.failures++;
       }
     });
+    instance.on('reqError', () => counted.failures++);
   }
   return instance;
 }
 
-/** Warms up, then drives `connections` closed-loop clients for `durationS` and measures. */
-export async function runThroughput(target: HttpTarget, body: string, stream: boolean, options: ThroughputOptions): Promise<ThroughputResult> {
+/** Warms up, then drives `connections` closed-loop clients (autocannon) for `durationS`. */
+export async function measureThroughput(target: HttpTarget, body: string, options: ThroughputOptions): Promise<MeasuredWindow> {
   if (options.warmupS > 0) await cannon(target, body, options.connections, options.warmupS);
-  const counted: Counted = { ok: 0, non2xx: 0, latencies: new SampleList() };
-  const pids = { client: process.pid, ...target.pids };
-  const cpuBefore = sampleCpu(pids);
-  const started = performance.now();
-  const result = await cannon(target, body, options.connections, options.durationS, counted);
-  const elapsedS = (performance.now() - started) / 1000;
-  const cpuAfter = sampleCpu(pids);
+  return measureWindow(target, async () => {
+    const counted: Counted = { ok: 0, failures: 0, latencies: new SampleList() };
+    await cannon(target, body, options.connections, options.durationS, counted);
+    return { ok: counted.ok, failures: counted.failures, samples: { latency: counted.latencies.values() }, counters: {} };
+  });
+}
+
+/** Summarizes a target's merged throughput windows. */
+export function throughputResult(target: HttpTarget, stream: boolean, connections: number, window: MeasuredWindow): ThroughputResult {
   return {
     target: target.name,
     stream,
-    connections: options.connections,
-    durationS: elapsedS,
-    requests: counted.ok,
-    rps: counted.ok / elapsedS,
-    non2xx: counted.non2xx,
-    errors: result.errors,
-    latencyMs: summarize(counted.latencies.values()),
-    cpuUsPerRequest: cpuPerRequest(cpuBefore, cpuAfter, counted.ok),
+    connections,
+    durationS: window.elapsedS,
+    requests: window.ok,
+    rps: window.ok / window.elapsedS,
+    failures: window.failures,
+    latencyMs: summarize(window.samples.latency ?? []),
+    cpuUsPerRequest: cpuPerSuccess(window),
   };
 }

@@ -17,6 +17,7 @@ import type {
   Usage,
 } from '../core/types.js';
 import { ZERO_USAGE } from '../core/types.js';
+import { estimatedUsage, outputCharacters } from '../core/usage-estimate.js';
 import type { KeyRecord, RequestRecord } from '../store/interfaces.js';
 import type { CandidateResolver, PricedCandidate } from './candidate-resolver.js';
 import type { LedgerWriter } from './ledger-writer.js';
@@ -164,25 +165,27 @@ export class Gateway {
     overheadMs: number,
   ): AsyncGenerator<StreamPart> {
     let usage: Usage | undefined;
+    let outputChars = 0;
     let ended = false;
     let failure: BreakwaterError | undefined;
     const ttftMs = firstPartAt - ctx.receivedAt;
+    const observe = (part: StreamPart) => {
+      if (part.type === 'usage') usage = part.usage;
+      else if (part.type === 'finish') {
+        ended = true;
+        if (part.usage) usage = part.usage;
+      } else outputChars += outputCharacters(part);
+    };
     try {
       for (const part of head) {
-        if (part.type === 'usage') usage = part.usage;
-        if (part.type === 'finish') ended = true;
+        observe(part);
         yield part;
       }
       while (!ended) {
         const next = await rest.next();
         if (next.done) break;
-        const part = next.value;
-        if (part.type === 'usage') usage = part.usage;
-        else if (part.type === 'finish') {
-          ended = true;
-          if (part.usage) usage = part.usage;
-        }
-        yield part;
+        observe(next.value);
+        yield next.value;
       }
       if (ended) drainInBackground(rest);
       else failure = new BreakwaterError('upstream_error', 'the upstream stream ended without finishing', { reason: 'stream_truncated' });
@@ -196,7 +199,8 @@ export class Gateway {
         failure = new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false });
         void rest.return?.();
       }
-      const status = failure ? (failure.details.reason === 'client_closed' ? 499 : failure.status) : 200;
+      const status = failure ? statusOf(failure) : 200;
+      if (failure) usage = partialUsage(request, usage, outputChars);
       this.record(ctx, request, candidate, attempts, status, usage ?? ZERO_USAGE, failure?.code, { ttftMs, overheadMs });
     }
     if (failure && failure.details.reason !== 'client_closed') {
@@ -209,7 +213,7 @@ export class Gateway {
     const deployment = error.details.deployment;
     const candidate = candidates.find((c) => c.deployment === deployment);
     const attempts = error.details.attempts ?? 0;
-    this.record(ctx, request, candidate, attempts, error.status, ZERO_USAGE, error.code, {});
+    this.record(ctx, request, candidate, attempts, statusOf(error), ZERO_USAGE, error.code, {});
   }
 
   private record(
@@ -252,6 +256,22 @@ export class Gateway {
     };
     this.deps.ledger.record(record);
   }
+}
+
+/** The ledger status of a failure: 499 (nginx's "client closed request") when the client left. */
+function statusOf(error: BreakwaterError): number {
+  return error.details.reason === 'client_closed' ? 499 : error.status;
+}
+
+/**
+ * Usage of a stream that ended early: upstreams report usage last, so what was produced is
+ * counted from the text that went out (flagged estimated) unless the upstream already said more.
+ */
+function partialUsage(request: CanonicalRequest, reported: Usage | undefined, outputChars: number): Usage {
+  const counted = estimatedUsage(request, outputChars);
+  if (!reported) return counted;
+  if (reported.outputTokens >= counted.outputTokens && reported.inputTokens > 0) return reported;
+  return { ...reported, inputTokens: reported.inputTokens || counted.inputTokens, outputTokens: Math.max(reported.outputTokens, counted.outputTokens), estimated: true };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../core/clock.js';
 import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import type { CallContext, ProviderAdapter } from '../core/provider.js';
+import { estimatedUsage, estimateTokens, outputCharacters } from '../core/usage-estimate.js';
 import type {
   CanonicalRequest,
   CanonicalResponse,
@@ -91,42 +92,6 @@ const DEFAULT_HOOKS: Readonly<OpenAICompatibleHooks> = Object.freeze({
 });
 
 const DISCOVERY_TIMEOUTS = Object.freeze({ connectMs: 10_000, headersMs: 10_000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 30_000 });
-
-/** A rough token count (4 characters per token) for when an upstream reports no usage (SPEC PV-5). */
-export function estimateTokens(characters: number): number {
-  return Math.ceil(characters / 4);
-}
-
-function requestCharacters(req: CanonicalRequest): number {
-  let characters = 0;
-  for (const message of req.messages) {
-    for (const part of message.content) {
-      if (part.type === 'text' || part.type === 'reasoning') characters += part.text.length;
-      else if (part.type === 'tool-call') characters += part.name.length + part.arguments.length;
-      else if (part.type === 'tool-result') for (const inner of part.content) if (inner.type === 'text') characters += inner.text.length;
-    }
-  }
-  if (req.tools) characters += JSON.stringify(req.tools).length;
-  return characters;
-}
-
-function outputCharacters(part: StreamPart): number {
-  switch (part.type) {
-    case 'text-delta':
-    case 'reasoning-delta':
-      return part.text.length;
-    case 'tool-call-start':
-      return part.name.length;
-    case 'tool-call-delta':
-      return part.argumentsDelta.length;
-    default:
-      return 0;
-  }
-}
-
-function estimatedUsage(req: CanonicalRequest, outputChars: number): Usage {
-  return { inputTokens: estimateTokens(requestCharacters(req)), outputTokens: estimateTokens(outputChars), estimated: true };
-}
 
 /** Per-stream bookkeeping: rate limits onto `start`, counted usage before a usage-less `finish`. */
 interface StreamState {

@@ -71,7 +71,7 @@ async function handleEmbeddings(deps: RouteDeps, req: IncomingMessage, res: Serv
     endUser: request.user,
   };
   const result = await deps.gateway().embed(request, ctx);
-  sendJson(res, 200, toOpenAIEmbeddingResponse(result.embedding, request.model), metaHeaders(result));
+  sendJson(res, 200, toOpenAIEmbeddingResponse(result.embedding, request.model, request.encodingFormat), metaHeaders(result));
 }
 
 /** `GET /v1/models` in the OpenAI shape, or the Anthropic one when the client sends `anthropic-version`. */
