@@ -14,7 +14,7 @@ function* files(dir) {
   }
 }
 
-const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*(\.test)?\.(ts|mjs|sql)$|^\d{4}_[a-z0-9_]+\.sql$/;
+const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*(\.test|\.d)?\.(ts|mjs|sql)$|^\d{4}_[a-z0-9_]+\.sql$/;
 for (const root of ['src', 'test', 'bench']) {
   let list;
   try {

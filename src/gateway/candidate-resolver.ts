@@ -25,6 +25,8 @@ export interface CandidateResolver {
   resolve(model: string): readonly PricedCandidate[];
   /** Every public model name. */
   models(): string[];
+  /** Adds names found by asking an upstream (discovery), for `/v1/models`. */
+  addDiscovered(names: readonly string[]): void;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface CandidateResolver {
  */
 export function createCandidateResolver(config: Config, registry: ProviderRegistry): CandidateResolver {
   const cache = new Map<string, readonly PricedCandidate[]>();
-  const known = listModels(config);
+  let known = listModels(config);
 
   function build(model: string): readonly PricedCandidate[] {
     const resolved = resolveModel(config, model);
@@ -94,5 +96,8 @@ export function createCandidateResolver(config: Config, registry: ProviderRegist
       return resolveCached(model);
     },
     models: () => known,
+    addDiscovered(names) {
+      known = [...new Set([...known, ...names])];
+    },
   };
 }

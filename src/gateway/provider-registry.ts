@@ -14,6 +14,11 @@ type DroppedParams = (request: CanonicalRequest) => string[];
 
 const NOTHING_DROPPED: DroppedParams = () => [];
 
+/** undici takes the connect timeout per pool, so it is the provider's (or the default) one. */
+function connectMs(provider: ProviderConfig, config: Config): number {
+  return provider.timeouts?.connectMs ?? config.routes.defaults.timeouts.connectMs;
+}
+
 interface ProviderKindEntry {
   create(name: string, provider: ProviderConfig, config: Config, clock: Clock): ProviderAdapter;
   droppedParams: DroppedParams;
@@ -22,12 +27,12 @@ interface ProviderKindEntry {
 /** How each provider kind is built and which request fields its wire format loses. */
 const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>> = Object.freeze({
   openai: {
-    create: (name, p) =>
-      createOpenAIAdapter({ id: name, baseUrl: p.baseUrl, apiKey: p.apiKey, headers: p.headers, maxConnections: p.maxConnections }),
+    create: (name, p, config) =>
+      createOpenAIAdapter({ id: name, baseUrl: p.baseUrl, apiKey: p.apiKey, headers: p.headers, maxConnections: p.maxConnections, connectTimeoutMs: connectMs(p, config) }),
     droppedParams: droppedOpenAIChatParams,
   },
   'openai-compatible': {
-    create: (name, p) =>
+    create: (name, p, config) =>
       createOpenAICompatibleAdapter({
         id: name,
         baseUrl: p.baseUrl ?? 'http://127.0.0.1:8000/v1',
@@ -35,12 +40,21 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
         flavor: p.flavor,
         headers: p.headers,
         maxConnections: p.maxConnections,
+        connectTimeoutMs: connectMs(p, config),
       }),
     droppedParams: droppedOpenAIChatParams,
   },
   anthropic: {
-    create: (name, p) =>
-      createAnthropicAdapter({ id: name, baseUrl: p.baseUrl, apiKey: p.apiKey, apiVersion: p.apiVersion, headers: p.headers, maxConnections: p.maxConnections }),
+    create: (name, p, config) =>
+      createAnthropicAdapter({
+        id: name,
+        baseUrl: p.baseUrl,
+        apiKey: p.apiKey,
+        apiVersion: p.apiVersion,
+        headers: p.headers,
+        maxConnections: p.maxConnections,
+        connectTimeoutMs: connectMs(p, config),
+      }),
     droppedParams: droppedAnthropicMessagesParams,
   },
   sim: {

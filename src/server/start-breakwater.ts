@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { loadConfig, type ConfigOverrides } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
-import { createCandidateResolver } from '../gateway/candidate-resolver.js';
+import { createCandidateResolver, type CandidateResolver, type ProviderRegistry } from '../gateway/candidate-resolver.js';
 import { Gateway } from '../gateway/gateway.js';
 import { LedgerWriter } from '../gateway/ledger-writer.js';
 import { createProviderRegistry } from '../gateway/provider-registry.js';
@@ -50,6 +50,21 @@ export function createLogger(level: string): Logger {
 }
 
 /**
+ * Asks OpenAI-compatible upstreams that list no models which models they serve (SPEC PV-3), in
+ * the background: readiness never waits on the network, and a failure only leaves the list short.
+ */
+function discoverModels(config: Config, registry: ProviderRegistry, resolver: CandidateResolver, logger: Logger): void {
+  for (const [name, provider] of Object.entries(config.providers)) {
+    if (provider.kind !== 'openai-compatible' || provider.models) continue;
+    const adapter = registry.adapter(name);
+    adapter?.listModels?.({ signal: AbortSignal.timeout(30_000) }).then(
+      (models) => resolver.addDiscovered(models.map((model) => `${name}/${model}`)),
+      (err: unknown) => logger.warn({ provider: name, err: err instanceof Error ? err.message : String(err) }, 'model discovery failed'),
+    );
+  }
+}
+
+/**
  * Starts the gateway: config, stores (migrated), keys (bootstrapped on first start), providers,
  * the request pipeline and the HTTP front door.
  */
@@ -85,6 +100,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     },
   });
   const address = await http.listen(config.server.port, config.server.host);
+  discoverModels(config, registry, resolver, logger);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | undefined;
