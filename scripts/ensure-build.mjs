@@ -20,5 +20,6 @@ const sourceTime = Math.max(newestMtime('src'), statSync('tsconfig.json').mtimeM
 if (!existsSync(stamp) || statSync(stamp).mtimeMs < sourceTime) {
   process.stderr.write('building breakwater (tsc)…\n');
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/copy-assets.mjs'], { stdio: 'inherit' });
   writeFileSync(stamp, new Date().toISOString() + '\n');
 }

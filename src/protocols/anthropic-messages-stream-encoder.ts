@@ -1,8 +1,7 @@
-import type { BreakwaterError } from '../core/errors.js';
 import type { FinishPart, ReasoningDeltaPart, StreamPart, Usage } from '../core/types.js';
-import { anthropicErrorType } from './anthropic-messages-errors.js';
 import { anthropicMessageId, toAnthropicStopReason, toAnthropicUsage } from './anthropic-messages-response.js';
 import type { SseEvent } from './sse.js';
+import { toAnthropicErrorBody } from './error-body.js';
 
 /** Turns canonical parts into the SSE events of an Anthropic Messages stream. */
 export interface AnthropicMessagesStreamEncoder {
@@ -33,23 +32,6 @@ function delta(index: number, type: string, field: string, value: string): SseEv
   };
 }
 
-/** The in-band error payload: Anthropic's shape plus our code and retryability (SPEC SA-4). */
-function errorPayload(error: BreakwaterError): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    type: anthropicErrorType(error.code),
-    message: error.message,
-    code: error.code,
-    param: error.param ?? null,
-    retryable: error.retryable,
-  };
-  const details = error.details;
-  if (details.provider !== undefined) body.provider = details.provider;
-  if (details.deployment !== undefined) body.deployment = details.deployment;
-  if (details.upstreamStatus !== undefined) body.upstream_status = details.upstreamStatus;
-  if (details.reason !== undefined) body.reason = details.reason;
-  if (details.attempts !== undefined) body.attempts = details.attempts;
-  return { type: 'error', error: body };
-}
 
 class Encoder implements AnthropicMessagesStreamEncoder {
   private readonly id: string;
@@ -93,7 +75,7 @@ class Encoder implements AnthropicMessagesStreamEncoder {
         return this.finish(part);
       case 'error':
         this.ended = true;
-        return [event('error', errorPayload(part.error))];
+        return [event('error', toAnthropicErrorBody(part.error))];
     }
   }
 

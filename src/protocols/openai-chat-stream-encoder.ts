@@ -1,7 +1,7 @@
-import type { BreakwaterError } from '../core/errors.js';
 import type { StreamPart, Usage } from '../core/types.js';
 import { toChatCompletionId, toOpenAIFinishReason, toOpenAIUsage } from './openai-chat-response.js';
 import type { SseEvent } from './sse.js';
+import { toOpenAIErrorObject } from './error-body.js';
 
 /** Options of {@link createOpenAIChatStreamEncoder}. */
 export interface OpenAIChatStreamEncoderOptions {
@@ -19,37 +19,6 @@ export interface OpenAIChatStreamEncoder {
 }
 
 const CHOICE_TAIL = ',"logprobs":null,"finish_reason":null}]}';
-
-const ERROR_TYPES: Readonly<Record<number, string>> = Object.freeze({
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  402: 'insufficient_quota',
-  403: 'permission_error',
-  404: 'not_found_error',
-  409: 'conflict_error',
-  410: 'invalid_request_error',
-  413: 'invalid_request_error',
-  415: 'invalid_request_error',
-  429: 'rate_limit_error',
-});
-
-/** The `error` object of an in-band chat stream failure (SPEC SA-4): code, type and retryability. */
-export function toOpenAIStreamErrorBody(error: BreakwaterError): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    message: error.message,
-    type: ERROR_TYPES[error.status] ?? 'server_error',
-    code: error.code,
-    param: error.param ?? null,
-    retryable: error.retryable,
-  };
-  const details = error.details;
-  if (details.provider !== undefined) body.provider = details.provider;
-  if (details.deployment !== undefined) body.deployment = details.deployment;
-  if (details.upstreamStatus !== undefined) body.upstream_status = details.upstreamStatus;
-  if (details.reason !== undefined) body.reason = details.reason;
-  if (details.attempts !== undefined) body.attempts = details.attempts;
-  return body;
-}
 
 /**
  * Per-stream encoder. The id/created/model prefix of every chunk is serialised once and reused,
@@ -98,7 +67,7 @@ class ChatStreamEncoder implements OpenAIChatStreamEncoder {
       case 'error':
         this.closed = true;
         // No [DONE] after an error: a clean end would pass a failure off as a complete answer.
-        return [{ data: JSON.stringify({ error: toOpenAIStreamErrorBody(part.error) }) }];
+        return [{ data: JSON.stringify({ error: toOpenAIErrorObject(part.error) }) }];
     }
   }
 

@@ -21,7 +21,6 @@ export {
 } from './openai-chat-stream-decoder.js';
 export {
   createOpenAIChatStreamEncoder,
-  toOpenAIStreamErrorBody,
   type OpenAIChatStreamEncoder,
   type OpenAIChatStreamEncoderOptions,
 } from './openai-chat-stream-encoder.js';
