@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../core/clock.js';
-import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
+import { BreakwaterError } from '../core/errors.js';
 import type { CallContext, ProviderAdapter } from '../core/provider.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../core/types.js';
 import {
@@ -13,7 +13,7 @@ import {
   type AnthropicDecodeOptions,
 } from '../protocols/anthropic-messages.js';
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
-import { UpstreamHttp, upstreamErrorMessage } from './upstream-http.js';
+import { UpstreamHttp, upstreamErrorMessage, withProvider } from './upstream-http.js';
 
 /** Anthropic's public API endpoint. */
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com/v1';
@@ -35,8 +35,6 @@ export interface AnthropicAdapterOptions {
   clock?: Clock;
   connectTimeoutMs?: number;
 }
-
-const DISCOVERY_TIMEOUTS = Object.freeze({ connectMs: 10_000, headersMs: 10_000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 30_000 });
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -122,15 +120,13 @@ class AnthropicAdapter implements ProviderAdapter {
   }
 
   async listModels(ctx: { signal: AbortSignal }): Promise<string[]> {
-    const callContext: CallContext = { upstreamModel: '', signal: ctx.signal, clock: this.clock, requestId: 'model-discovery', timeouts: DISCOVERY_TIMEOUTS };
     try {
-      const { body } = await this.http.getJson('/models?limit=1000', callContext);
-      const data = isRecord(body) && Array.isArray(body.data) ? body.data : [];
-      return data.flatMap((model) => (isRecord(model) && typeof model.id === 'string' ? [model.id] : []));
+      return await this.http.listModelIds('/models?limit=1000', ctx.signal, this.clock);
     } catch (err) {
       throw this.failure(err);
     }
   }
+
 
   async close(): Promise<void> {
     await this.http.close();
@@ -146,9 +142,9 @@ class AnthropicAdapter implements ProviderAdapter {
 
   /** Errors the decoder raised know nothing of the provider; name it. */
   private failure(err: unknown): BreakwaterError {
-    const error = toBreakwaterError(err);
-    return error.details.provider === undefined && error.code !== 'internal_error' ? error.withDetails({ provider: this.id }) : error;
+    return withProvider(err, this.id);
   }
+
 }
 
 /** Creates the Anthropic adapter. Anthropic has no embeddings endpoint, so there is no `embed`. */

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../core/clock.js';
-import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
+import { BreakwaterError } from '../core/errors.js';
 import type { CallContext, ProviderAdapter } from '../core/provider.js';
 import { estimatedUsage, estimateTokens, outputCharacters } from '../core/usage-estimate.js';
 import type {
@@ -24,7 +24,7 @@ import {
 import { parseOpenAIEmbeddingResponse, toOpenAIEmbeddingRequest } from '../protocols/openai-embeddings.js';
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
 import { COMPAT_FLAVORS, type CompatFlavor } from './compat-flavors.js';
-import { UpstreamHttp, upstreamErrorMessage } from './upstream-http.js';
+import { UpstreamHttp, upstreamErrorMessage, withProvider } from './upstream-http.js';
 
 /** The named differences between OpenAI-compatible servers (see `compat-flavors.ts`). */
 export interface OpenAICompatibleHooks {
@@ -90,8 +90,6 @@ const DEFAULT_HOOKS: Readonly<OpenAICompatibleHooks> = Object.freeze({
   mapFinishReason: mapOpenAIFinishReason,
   classifyError: classifyOpenAICompatibleError,
 });
-
-const DISCOVERY_TIMEOUTS = Object.freeze({ connectMs: 10_000, headersMs: 10_000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 30_000 });
 
 /** Per-stream bookkeeping: rate limits onto `start`, counted usage before a usage-less `finish`. */
 interface StreamState {
@@ -190,15 +188,13 @@ class OpenAICompatibleAdapter implements ProviderAdapter {
   }
 
   async listModels(ctx: { signal: AbortSignal }): Promise<string[]> {
-    const callContext: CallContext = { upstreamModel: '', signal: ctx.signal, clock: this.clock, requestId: 'model-discovery', timeouts: DISCOVERY_TIMEOUTS };
     try {
-      const { body } = await this.http.getJson('/models', callContext);
-      const data = isRecord(body) && Array.isArray(body.data) ? body.data : [];
-      return data.flatMap((model) => (isRecord(model) && typeof model.id === 'string' ? [model.id] : []));
+      return await this.http.listModelIds('/models', ctx.signal, this.clock);
     } catch (err) {
       throw this.failure(err);
     }
   }
+
 
   async close(): Promise<void> {
     await this.http.close();
@@ -206,9 +202,9 @@ class OpenAICompatibleAdapter implements ProviderAdapter {
 
   /** Errors the decoder raised know nothing of the provider; name it. */
   private failure(err: unknown): BreakwaterError {
-    const error = toBreakwaterError(err);
-    return error.details.provider === undefined && error.code !== 'internal_error' ? error.withDetails({ provider: this.id }) : error;
+    return withProvider(err, this.id);
   }
+
 
   private requestBody(request: CanonicalRequest, stream: boolean, upstreamModel: string): Record<string, unknown> {
     const canonical = request.stream === stream ? request : { ...request, stream };

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { Pool, type Dispatcher } from 'undici';
-import { BreakwaterError, upstreamHttpError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import { BreakwaterError, toBreakwaterError, upstreamHttpError } from '../core/errors.js';
 import type { CallContext } from '../core/provider.js';
 import type { HeaderBag } from '../protocols/rate-limit-headers.js';
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
@@ -57,6 +58,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** The provider's own words from OpenAI `{error:{message}}`, Anthropic `{type:'error',error:{message}}` and kin. */
+const DISCOVERY_TIMEOUTS = Object.freeze({ connectMs: 10_000, headersMs: 10_000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 30_000 });
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Names the provider on an error raised below the adapter (decoders know nothing of it). */
+export function withProvider(err: unknown, provider: string): BreakwaterError {
+  const error = toBreakwaterError(err);
+  return error.details.provider === undefined && error.code !== 'internal_error' ? error.withDetails({ provider }) : error;
+}
+
 export function upstreamErrorMessage(status: number, body: unknown, text: string): string {
   if (isRecord(body)) {
     const error = body.error;
@@ -242,6 +255,17 @@ export class UpstreamHttp {
   }
 
   /** Waits for in-flight calls, then closes pooled connections (only a pool this instance made). */
+  /**
+   * The model ids an upstream lists (`{data: [{id}]}`, the shape OpenAI and Anthropic share), for
+   * discovery and `breakwater doctor`.
+   */
+  async listModelIds(path: string, signal: AbortSignal, clock: Clock): Promise<string[]> {
+    const ctx: CallContext = { upstreamModel: '', signal, clock, requestId: 'model-discovery', timeouts: DISCOVERY_TIMEOUTS };
+    const { body } = await this.getJson(path, ctx);
+    const data = isObject(body) && Array.isArray(body.data) ? body.data : [];
+    return data.flatMap((model) => (isObject(model) && typeof model.id === 'string' ? [model.id] : []));
+  }
+
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
