@@ -13,6 +13,10 @@ export function formatNumber(value: number | undefined, digits = 0): string {
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+function formatPercent(value: number | undefined): string {
+  return value === undefined ? '-' : `${formatNumber(value, 1)} %`;
+}
+
 /** Aligned text: first column left, the others right. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -26,7 +30,7 @@ function rowsFor<T>(byTarget: ByTarget<T>, row: (name: string, result: T) => str
 }
 
 function throughputTable(title: string, byTarget: ByTarget<ThroughputResult>): string {
-  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'CPU µs/req proxy', 'upstream', 'client'];
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'CPU µs/req proxy', 'upstream', 'client', 'other CPU'];
   const rows = rowsFor(byTarget, (name, r) => [
     name,
     formatNumber(r.rps),
@@ -36,12 +40,13 @@ function throughputTable(title: string, byTarget: ByTarget<ThroughputResult>): s
     formatNumber(r.cpuUsPerRequest.proxy),
     formatNumber(r.cpuUsPerRequest.upstream),
     formatNumber(r.cpuUsPerRequest.client),
+    formatPercent(r.otherCpuPercent),
   ]);
   return `${title}\n${formatTable(header, rows)}`;
 }
 
 function fixedRateTable(title: string, byTarget: ByTarget<FixedRateResult>): string {
-  const header = ['target', 'done/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max in flight', 'shed', 'failed', 'CPU µs/req proxy'];
+  const header = ['target', 'done/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max in flight', 'shed', 'failed', 'CPU µs/req proxy', 'other CPU'];
   const rows = rowsFor(byTarget, (name, r) => [
     name,
     formatNumber(r.achievedRps),
@@ -52,12 +57,13 @@ function fixedRateTable(title: string, byTarget: ByTarget<FixedRateResult>): str
     formatNumber(r.shed),
     formatNumber(r.failures),
     formatNumber(r.cpuUsPerRequest.proxy),
+    formatPercent(r.otherCpuPercent),
   ]);
   return `${title}\n${formatTable(header, rows)}`;
 }
 
 function streamTable(title: string, byTarget: ByTarget<StreamResult>, withGaps: boolean): string {
-  const header = ['target', 'streams/s', '1st data: p50', 'TTFT p50', 'TTFT p99', ...(withGaps ? ['gap p50', 'gap p99'] : []), 'events', 'failed', 'CPU µs/stream proxy'];
+  const header = ['target', 'streams/s', '1st data: p50', 'TTFT p50', 'TTFT p99', ...(withGaps ? ['gap p50', 'gap p99'] : []), 'events', 'failed', 'CPU µs/stream proxy', 'other CPU'];
   const rows = rowsFor(byTarget, (name, r) => [
     name,
     formatNumber(r.streamsPerS),
@@ -68,6 +74,7 @@ function streamTable(title: string, byTarget: ByTarget<StreamResult>, withGaps: 
     formatNumber(r.eventsPerStream, 1),
     formatNumber(r.failures),
     formatNumber(r.cpuUsPerStream.proxy),
+    formatPercent(r.otherCpuPercent),
   ]);
   return `${title} (ms)\n${formatTable(header, rows)}`;
 }
@@ -123,6 +130,18 @@ function baselineTable(results: BenchResults): string {
   return `Against baseline of ${comparison.date} (${comparison.gitCommit.slice(0, 10)})\n${formatTable(['ratio', 'baseline', 'now', 'change', ''], rows)}`;
 }
 
+/** Above this share of the machine used by unrelated processes, a run is flagged as noisy. */
+export const NOISY_PERCENT = 10;
+
+/** The largest "other CPU" share of any phase and target. */
+export function maxOtherCpuPercent(results: BenchResults): number | undefined {
+  const all = [results.throughput, results.stream, results.fixedRate, results.ttft, results.paced].flatMap((byTarget) =>
+    Object.values(byTarget ?? {}).map((r) => r.otherCpuPercent),
+  );
+  const known = all.filter((v): v is number => v !== undefined);
+  return known.length ? Math.max(...known) : undefined;
+}
+
 /** The whole run as aligned text tables. */
 export function formatReport(results: BenchResults): string {
   const { options, machine } = results;
@@ -131,8 +150,9 @@ export function formatReport(results: BenchResults): string {
   const sections = [
     `Breakwater benchmark ${results.date} — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${machine.gitCommit.slice(0, 10)}${machine.gitDirty ? ' (dirty)' : ''}, load ${machine.loadAverage1m}`,
   ];
-  if (machine.loadAverage1m > machine.cpus / 2) {
-    sections[0] += `\nWARNING: the machine was busy (load ${machine.loadAverage1m} on ${machine.cpus} CPUs) — absolute figures are unreliable, ratios less so`;
+  const noisiest = maxOtherCpuPercent(results);
+  if (noisiest !== undefined && noisiest > NOISY_PERCENT) {
+    sections[0] += `\nWARNING: unrelated processes used up to ${formatNumber(noisiest, 1)} % of the machine's CPU during a measurement ("other CPU"): figures are skewed`;
   }
   if (results.throughput) sections.push(throughputTable(`Non-streaming, ${options.connections} connections, ${window}`, results.throughput));
   if (results.stream) sections.push(throughputTable(`Streaming, ${options.connections} connections, ${window}`, results.stream));

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'undici';
 import { requestHeaders, sleep, targetPool, type HttpTarget } from './http-target.js';
-import { cpuPerSuccess, measureWindow, type MeasuredWindow } from './measure-window.js';
+import { cpuPerSuccess, measureWindow, otherCpuShare, percent, type MeasuredWindow } from './measure-window.js';
 import { SampleList, summarize, type LatencySummary } from './stats.js';
 
 /** Result of an open-loop run at a fixed request rate. */
@@ -20,6 +20,8 @@ export interface FixedRateResult {
   /** Sends skipped because {@link IN_FLIGHT_CAP} requests were already waiting (overload). */
   shed: number;
   cpuUsPerRequest: Record<string, number>;
+  /** % of the machine's CPU that unrelated processes used meanwhile (noise); undefined off Linux. */
+  otherCpuPercent: number | undefined;
 }
 
 /** Load shape of a fixed-rate run. */
@@ -123,5 +125,6 @@ export function fixedRateResult(target: HttpTarget, rate: number, window: Measur
     maxInFlight: window.counters.maxInFlight ?? 0,
     shed: window.counters.shed ?? 0,
     cpuUsPerRequest: cpuPerSuccess(window),
+    otherCpuPercent: percent(otherCpuShare(window)),
   };
 }

@@ -45,3 +45,21 @@ export function sampleCpu(pids: CpuProbe): Record<string, number | undefined> {
   for (const [name, pid] of Object.entries(pids)) sample[name] = processCpuMicros(pid);
   return sample;
 }
+
+/**
+ * CPU µs the whole machine spent busy (user, nice, system, irq, softirq, steal) from /proc/stat,
+ * all cores together; undefined where /proc is missing. Minus the benchmark's own processes, it
+ * tells how much unrelated work competed with a measurement.
+ */
+export function machineBusyMicros(): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user).
+  const busy = fields[0]! + fields[1]! + fields[2]! + fields[5]! + fields[6]! + (fields[7] ?? 0);
+  return Number.isFinite(busy) ? (busy * 1_000_000) / clockTicksPerSecond() : undefined;
+}

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'undici';
 import { requestHeaders, targetPool, type HttpTarget } from './http-target.js';
-import { cpuPerSuccess, measureWindow, type MeasuredWindow } from './measure-window.js';
+import { cpuPerSuccess, measureWindow, otherCpuShare, percent, type MeasuredWindow } from './measure-window.js';
 import { SampleList, summarize, type LatencySummary } from './stats.js';
 
 /** Result of N concurrent streaming clients against one target. */
@@ -21,6 +21,8 @@ export interface StreamResult {
   /** Mean `data:` events per stream, to check the stream length. */
   eventsPerStream: number;
   cpuUsPerStream: Record<string, number>;
+  /** % of the machine's CPU that unrelated processes used meanwhile (noise); undefined off Linux. */
+  otherCpuPercent: number | undefined;
 }
 
 /** Load shape of a streaming run. */
@@ -143,5 +145,6 @@ export function streamResult(target: HttpTarget, concurrency: number, window: Me
     gapMs: summarize(window.samples.gap ?? []),
     eventsPerStream: window.ok ? (window.counters.events ?? 0) / window.ok : 0,
     cpuUsPerStream: cpuPerSuccess(window),
+    otherCpuPercent: percent(otherCpuShare(window)),
   };
 }

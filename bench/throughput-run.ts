@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { requestHeaders, type HttpTarget } from './http-target.js';
-import { cpuPerSuccess, measureWindow, type MeasuredWindow } from './measure-window.js';
+import { cpuPerSuccess, measureWindow, otherCpuShare, percent, type MeasuredWindow } from './measure-window.js';
 import { SampleList, summarize, type LatencySummary } from './stats.js';
 
 /** Result of fixed-concurrency load against one target (all rounds together). */
@@ -18,6 +18,8 @@ export interface ThroughputResult {
   latencyMs: LatencySummary;
   /** CPU µs per request of each process (client, upstream, proxy). */
   cpuUsPerRequest: Record<string, number>;
+  /** % of the machine's CPU that unrelated processes used meanwhile (noise); undefined off Linux. */
+  otherCpuPercent: number | undefined;
 }
 
 /** Load shape of one throughput window. */
@@ -80,5 +82,6 @@ export function throughputResult(target: HttpTarget, stream: boolean, connection
     failures: window.failures,
     latencyMs: summarize(window.samples.latency ?? []),
     cpuUsPerRequest: cpuPerSuccess(window),
+    otherCpuPercent: percent(otherCpuShare(window)),
   };
 }

@@ -3,14 +3,103 @@ import { z } from 'zod';
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
+/**
+ * A settings group whose fields may each be overridden at a narrower level. `fields` has no
+ * defaults (zod's `.partial()` would still fill them in, and an override would then reset every
+ * field); the full schema applies `defaults` under whatever was given.
+ */
+function settingsGroup<Shape extends z.ZodRawShape, Defaults extends { [K in keyof Shape]?: z.output<Shape[K]> }>(shape: Shape, defaults: Defaults) {
+  const overrides = z.object(shape).partial().strict();
+  const full = overrides.transform((given) => ({ ...defaults, ...stripUndefined(given) }) as Defaults & z.output<typeof overrides>).prefault(() => ({}) as z.input<typeof overrides>);
+  return { overrides, full };
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  const out = {} as T;
+  for (const key in value) if (value[key] !== undefined) out[key] = value[key];
+  return out;
+}
+
+const timeouts = settingsGroup(
+  { connectMs: positiveInt, headersMs: positiveInt, firstTokenMs: positiveInt, idleMs: positiveInt, totalMs: positiveInt },
+  { connectMs: 10_000, headersMs: 30_000, firstTokenMs: 30_000, idleMs: 30_000, totalMs: 600_000 },
+);
 /** Per-attempt upstream timeouts (SPEC UP-4, defaults from SPEC §5). */
-export const timeoutsSchema = z
+export const timeoutsSchema = timeouts.full;
+
+const retry = settingsGroup(
+  {
+    /** Attempts per request across all candidates, first one included. */
+    maxAttempts: positiveInt,
+    /** Attempts on one deployment before moving to the next candidate. */
+    maxAttemptsPerDeployment: positiveInt,
+    baseMs: positiveInt,
+    capMs: positiveInt,
+    /** A wait (backoff or Retry-After) longer than this moves on instead of waiting. */
+    maxWaitMs: nonNegativeInt,
+    /** Retries per deployment may be at most this share of first attempts over `ratioWindowMs`… */
+    ratio: z.number().min(0).max(1),
+    ratioWindowMs: positiveInt,
+    /** …but at least this many per window. */
+    ratioFloor: nonNegativeInt,
+    /** Stop trying once estimated spend on failed attempts of one request passes this (micro-USD). */
+    maxSpendMicros: nonNegativeInt,
+  },
+  { maxAttempts: 3, maxAttemptsPerDeployment: 2, baseMs: 500, capMs: 30_000, maxWaitMs: 30_000, ratio: 0.1, ratioWindowMs: 60_000, ratioFloor: 10 },
+);
+/** Retries and their budget (SPEC UP-5, UP-6, UP-7; defaults from SPEC §5). */
+export const retrySchema = retry.full;
+
+const breaker = settingsGroup(
+  {
+    enabled: z.boolean(),
+    windowMs: positiveInt,
+    minCalls: positiveInt,
+    failureRatio: z.number().gt(0).max(1),
+    openMs: positiveInt,
+    maxOpenMs: positiveInt,
+    halfOpenProbes: positiveInt,
+    /** Open when the p95 time to first token over the window passes this (off when absent). */
+    ttftP95Ms: positiveInt,
+    /** Open when the share of stalled streams passes this. */
+    stallRatio: z.number().gt(0).max(1),
+  },
+  { enabled: true, windowMs: 60_000, minCalls: 20, failureRatio: 0.5, openMs: 10_000, maxOpenMs: 30_000, halfOpenProbes: 3, stallRatio: 0.05 },
+);
+/** Circuit breaker per deployment (SPEC UP-2, UP-3, UP-14). */
+export const breakerSchema = breaker.full;
+
+/** One semantic validator (SPEC UP-16). */
+export const validatorSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('non_empty') }).strict(),
+  z.object({ type: z.literal('json') }).strict(),
+  z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()).optional() }).strict(),
+  z.object({ type: z.literal('finish_reason'), allow: z.array(z.string()).default(['stop', 'tool_calls']) }).strict(),
+  z.object({ type: z.literal('refusal') }).strict(),
+  z.object({ type: z.literal('regex'), pattern: z.string(), flags: z.string().optional() }).strict(),
+  z.object({ type: z.literal('deny_regex'), pattern: z.string(), flags: z.string().optional() }).strict(),
+  z.object({ type: z.literal('max_chars'), max: positiveInt }).strict(),
+  z.object({ type: z.literal('tool_args') }).strict(),
+  z.object({ type: z.literal('custom'), module: z.string().min(1), timeoutMs: positiveInt.default(1_000) }).strict(),
+]);
+
+/** Resilience settings; route defaults, overridable per model alias and per deployment. */
+export const resilienceSchema = z
   .object({
-    connectMs: positiveInt.default(10_000),
-    headersMs: positiveInt.default(30_000),
-    firstTokenMs: positiveInt.default(30_000),
-    idleMs: positiveInt.default(30_000),
-    totalMs: positiveInt.default(600_000),
+    timeouts: timeouts.overrides.optional(),
+    retry: retry.overrides.optional(),
+    breaker: breaker.overrides.optional(),
+    /** Validators every answer must pass; `auto` adds the ones the request implies (JSON, schema, tool args). */
+    validators: z.array(validatorSchema).optional(),
+    autoValidators: z.boolean().optional(),
+    /** Hedging (SPEC UP-17): without a first token after `afterMs`, start the next candidate too. */
+    hedge: z.object({ afterMs: positiveInt }).strict().optional(),
+    /** A model alias with a larger context window to try on `context_length_exceeded`. */
+    contextFallback: z.string().min(1).optional(),
+    /** The request deadline; `x-breakwater-timeout-ms` may shorten it, never lengthen it. */
+    deadlineMs: positiveInt.optional(),
+    /** Concurrency cap per deployment and its queue (SPEC UP-15); off when absent. */
+    bulkhead: z.object({ maxConcurrent: positiveInt, maxQueue: nonNegativeInt.default(0) }).strict().optional(),
   })
   .strict();
 
@@ -30,7 +119,7 @@ export const providerSchema = z
     /** Models this upstream serves; for `openai-compatible` without a list they are discovered. */
     models: z.array(z.string().min(1)).optional(),
     maxConnections: positiveInt.default(128),
-    timeouts: timeoutsSchema.partial().optional(),
+    timeouts: timeouts.overrides.optional(),
     /** Anthropic API version header. */
     apiVersion: z.string().optional(),
   })
@@ -59,13 +148,15 @@ export const deploymentSchema = z
     maxOutputTokens: positiveInt.optional(),
     capabilities: z.array(z.enum(['tools', 'vision', 'json_schema', 'json_object', 'reasoning', 'embeddings', 'streaming'])).optional(),
     prices: priceSchema.optional(),
+    /** Per-deployment retry overrides (each fallback target has its own policy, SPEC UP-9). */
+    retry: retry.overrides.optional(),
   })
   .strict();
 
 /** A public model name mapped to ordered deployments; a string is shorthand for `provider/model`. */
 export const modelSchema = z.union([
   z.string().regex(/^[^/\s]+\/.+$/, 'use "provider/model"'),
-  z.object({ deployments: z.array(deploymentSchema).min(1), description: z.string().optional() }).strict(),
+  z.object({ deployments: z.array(deploymentSchema).min(1), description: z.string().optional() }).merge(resilienceSchema).strict(),
 ]);
 
 /** The whole configuration file (SPEC OPS-1). Later issues add routes, tenancy, lanes, runs, alerts. */
@@ -98,7 +189,20 @@ export const configSchema = z
     providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i), providerSchema).default({}),
     models: z.record(z.string().min(1), modelSchema).default({}),
     routes: z
-      .object({ defaults: z.object({ timeouts: timeoutsSchema.prefault({}) }).strict().prefault({}) })
+      .object({
+        defaults: z
+          .object({
+            timeouts: timeoutsSchema,
+            retry: retrySchema,
+            breaker: breakerSchema,
+            validators: z.array(validatorSchema).default([]),
+            autoValidators: z.boolean().default(true),
+            deadlineMs: positiveInt.default(600_000),
+          })
+          .strict()
+          .prefault({}),
+        idempotency: z.object({ ttlMs: positiveInt.default(86_400_000) }).strict().prefault({}),
+      })
       .strict()
       .prefault({}),
     stream: z
@@ -131,5 +235,13 @@ export type ProviderConfig = z.infer<typeof providerSchema>;
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 /** Attempt timeouts. */
 export type TimeoutsConfig = z.infer<typeof timeoutsSchema>;
+/** Retry settings. */
+export type RetryConfig = z.infer<typeof retrySchema>;
+/** Breaker settings. */
+export type BreakerConfig = z.infer<typeof breakerSchema>;
+/** One validator's settings. */
+export type ValidatorConfig = z.infer<typeof validatorSchema>;
+/** Per-alias resilience overrides. */
+export type ResilienceConfig = z.infer<typeof resilienceSchema>;
 /** Prices per 1M tokens. */
 export type PriceConfig = z.infer<typeof priceSchema>;
