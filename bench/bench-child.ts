@@ -38,12 +38,35 @@ export interface BenchChild {
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
+let reaper: ChildProcess | undefined;
+
+/**
+ * A watchdog that SIGKILLs every registered child once its stdin closes — which happens even when
+ * the harness itself is SIGKILLed and no handler of ours runs (the gateway cannot watch for that).
+ */
+const REAPER_SCRIPT = `
+const pids = new Set(); let pending = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (data) => {
+  const lines = (pending + data).split('\\n'); pending = lines.pop();
+  for (const line of lines) { const pid = Number(line.slice(1)); if (line[0] === '+') pids.add(pid); else pids.delete(pid); }
+});
+process.stdin.on('end', () => { for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch {} } process.exit(0); });
+`;
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   // 'exit' handlers run synchronously: the last chance to leave no child behind, also after a throw.
   process.on('exit', killAllChildren);
+  reaper = spawn(process.execPath, ['-e', REAPER_SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
+  reaper.on('error', () => {});
+  reaper.stdin!.on('error', () => {});
+  reaper.unref();
+}
+
+function tellReaper(line: string): void {
+  if (reaper?.stdin?.writable) reaper.stdin.write(line + '\n');
 }
 
 /** SIGKILLs every child still running (synchronous; safe in an 'exit' handler). */
@@ -129,13 +152,17 @@ export function spawnBenchChild(options: BenchChildOptions): BenchChild {
   });
   if (stdoutFd !== undefined) closeSync(stdoutFd);
   running.add(child);
+  if (child.pid !== undefined) tellReaper(`+${child.pid}`);
   let stderrTail = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
     stderrTail = (stderrTail + chunk).slice(-4000);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  exited.then(() => running.delete(child));
+  exited.then(() => {
+    running.delete(child);
+    tellReaper(`-${child.pid}`);
+  });
 
   const ready = new Promise<ReadyEvent>((resolve, reject) => {
     let stopWatching = () => {};

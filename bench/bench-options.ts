@@ -30,17 +30,17 @@ export interface BenchOptions {
 /** `npm run bench -- --help`. */
 export const BENCH_USAGE = `usage: npm run bench [-- --quick] [-- --write-baseline]
 
-  --quick            ~20 s smoke run (short windows, 2 cold starts)
+  --quick            ~20 s smoke run on an idle machine (0.7 s windows, 1 cold start)
   --write-baseline   store this run's ratios in bench/results/baseline.json (full runs only)
 
 environment:
-  BENCH_DURATION_S   measured seconds per target and phase (default 8, quick 1)
+  BENCH_DURATION_S   measured seconds per target and phase (default 8, quick 0.7)
   BENCH_ROUNDS       windows the duration is split into, target order alternating (default 2, quick 1)
-  BENCH_WARMUP_S     warm-up before a target's first window (default 2, quick 0.3; later ones ≤ 0.5)
+  BENCH_WARMUP_S     warm-up before a target's first window (default 2, quick 0.2; later ones ≤ 0.5)
   BENCH_CONNECTIONS  closed-loop connections for throughput (default 32)
   BENCH_STREAMS      concurrent streams for TTFT (default 100)
   BENCH_RATE         requests/s of the fixed-rate latency run (default 1000)
-  BENCH_COLD_STARTS  fresh starts, each followed by a restart (default 20, quick 2)
+  BENCH_COLD_STARTS  fresh starts, each followed by a restart (default 20, quick 1)
   BENCH_MAX_TOKENS   max_tokens of every request (default 64)
   BENCH_PHASES       comma list of ${BENCH_PHASES.join(',')} (default all)
 `;
@@ -75,13 +75,13 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     quick,
     writeBaseline,
     phases,
-    warmupS: numberFrom(env, 'BENCH_WARMUP_S', quick ? 0.3 : 2),
-    durationS: Math.max(0.2, numberFrom(env, 'BENCH_DURATION_S', quick ? 1 : 8)),
+    warmupS: numberFrom(env, 'BENCH_WARMUP_S', quick ? 0.2 : 2),
+    durationS: Math.max(0.2, numberFrom(env, 'BENCH_DURATION_S', quick ? 0.7 : 8)),
     rounds: Math.max(1, Math.round(numberFrom(env, 'BENCH_ROUNDS', quick ? 1 : 2))),
     connections: Math.max(1, Math.round(numberFrom(env, 'BENCH_CONNECTIONS', 32))),
     streams: Math.max(1, Math.round(numberFrom(env, 'BENCH_STREAMS', 100))),
     rate: Math.max(1, numberFrom(env, 'BENCH_RATE', 1000)),
-    coldStarts: Math.round(numberFrom(env, 'BENCH_COLD_STARTS', quick ? 2 : 20)),
+    coldStarts: Math.round(numberFrom(env, 'BENCH_COLD_STARTS', quick ? 1 : 20)),
     maxTokens: Math.max(1, Math.round(numberFrom(env, 'BENCH_MAX_TOKENS', 64))),
   };
 }

@@ -34,6 +34,7 @@ async function inRounds<R>(set: TargetSet, options: BenchOptions, phase: Phase<R
   const targets = [set.direct, set.bare, set.breakwater];
   const windows = new Map<HttpTarget['name'], MeasuredWindow[]>(targets.map((t) => [t.name, []]));
   const durationS = options.durationS / options.rounds;
+  progress(`${phase.label}: 3 targets × ${options.rounds} round(s) × ${formatNumber(durationS, 1)} s`);
   for (let round = 0; round < options.rounds; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
     const warmupS = round === 0 ? options.warmupS : Math.min(options.warmupS, 0.5);

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { configSchema } from '../src/config/schema.js';
 import { ConfigError } from '../src/config/config-error.js';
-import type { KeyRecord, RequestRecord, Stores } from '../src/store/interfaces.js';
+import type { IdempotencyBeginEntry, IdempotencyStore, KeyRecord, RequestRecord, Stores } from '../src/store/interfaces.js';
 import { createMemoryStores } from '../src/store/memory-stores.js';
 import { migrate, SchemaTooNewError } from '../src/store/migrator.js';
 import { SQLITE_MIGRATIONS } from '../src/store/migrations/sqlite.js';
@@ -149,6 +149,140 @@ for (const backend of backends) {
   });
 }
 
+const HOUR = 3_600_000;
+
+function claim(overrides: Partial<IdempotencyBeginEntry> = {}): IdempotencyBeginEntry {
+  return { scope: 'key:key_1', key: 'idem-1', requestHash: 'hash-a', now: 1_000, ttlMs: HOUR, owner: 'owner-a', leaseMs: 10_000, ...overrides };
+}
+
+const answer = (expiresAt: number) => ({ status: 200, body: '{"id":"chatcmpl_1"}', headers: { 'x-breakwater-served-by': 'sim/sim-fast' }, expiresAt });
+
+for (const backend of backends) {
+  describe(`${backend.name} idempotency store passes the conformance suite (SPEC UP-8)`, () => {
+    const it = (name: string, body: (idempotency: IdempotencyStore) => Promise<void>) =>
+      test(name, async () => {
+        const stores = backend.open();
+        try {
+          await body(stores.idempotency);
+        } finally {
+          await stores.close();
+        }
+      });
+
+    it('starts a new key, reports it in flight to a second caller, and replays it once completed', async (idempotency) => {
+      assert.deepEqual(await idempotency.begin(claim()), { kind: 'started' });
+      assert.deepEqual(await idempotency.begin(claim({ owner: 'owner-b', now: 2_000 })), { kind: 'in_flight', owner: 'owner-a' });
+      await idempotency.complete('key:key_1', 'idem-1', 'owner-a', answer(1_000 + HOUR));
+      const record = {
+        scope: 'key:key_1', key: 'idem-1', requestHash: 'hash-a', state: 'completed', owner: 'owner-a', status: 200,
+        body: '{"id":"chatcmpl_1"}', headers: { 'x-breakwater-served-by': 'sim/sim-fast' }, createdAt: 1_000, expiresAt: 1_000 + HOUR,
+      };
+      assert.deepEqual(await idempotency.begin(claim({ owner: 'owner-b', now: 3_000 })), { kind: 'completed', record });
+      assert.deepEqual(await idempotency.get('key:key_1', 'idem-1', 3_000), record);
+    });
+
+    it('answers conflict to a different request hash, in flight or completed', async (idempotency) => {
+      await idempotency.begin(claim());
+      assert.deepEqual(await idempotency.begin(claim({ requestHash: 'hash-b', owner: 'owner-b' })), { kind: 'conflict' });
+      await idempotency.complete('key:key_1', 'idem-1', 'owner-a', answer(1_000 + HOUR));
+      assert.deepEqual(await idempotency.begin(claim({ requestHash: 'hash-b', owner: 'owner-b' })), { kind: 'conflict' });
+    });
+
+    it('keeps scopes apart: the same key under another tenant is another key', async (idempotency) => {
+      await idempotency.begin(claim());
+      assert.deepEqual(await idempotency.begin(claim({ scope: 'key:key_2', requestHash: 'hash-b', owner: 'owner-b' })), { kind: 'started' });
+    });
+
+    it('lets another owner take over an in-flight key exactly when its lease ends, and ignores the old owner after', async (idempotency) => {
+      await idempotency.begin(claim({ now: 1_000, leaseMs: 5_000 }));
+      assert.deepEqual(await idempotency.begin(claim({ now: 5_999, owner: 'owner-b' })), { kind: 'in_flight', owner: 'owner-a' });
+      assert.deepEqual(await idempotency.begin(claim({ now: 6_000, owner: 'owner-b' })), { kind: 'started' });
+      await idempotency.complete('key:key_1', 'idem-1', 'owner-a', answer(6_000 + HOUR));
+      await idempotency.abandon('key:key_1', 'idem-1', 'owner-a');
+      const record = await idempotency.get('key:key_1', 'idem-1', 6_001);
+      assert.equal(record?.state, 'in_flight');
+      assert.equal(record?.owner, 'owner-b');
+      assert.equal(record?.createdAt, 6_000);
+    });
+
+    it('leases for 10 minutes by default, never beyond the TTL', async (idempotency) => {
+      await idempotency.begin(claim({ now: 0, leaseMs: undefined }));
+      assert.equal((await idempotency.begin(claim({ now: 599_999, owner: 'owner-b' }))).kind, 'in_flight');
+      assert.equal((await idempotency.begin(claim({ now: 600_000, owner: 'owner-b' }))).kind, 'started');
+      await idempotency.begin(claim({ key: 'short', now: 0, ttlMs: 100, leaseMs: 10_000 }));
+      assert.equal((await idempotency.begin(claim({ key: 'short', now: 99, owner: 'owner-b' }))).kind, 'in_flight');
+      assert.equal((await idempotency.begin(claim({ key: 'short', now: 100, owner: 'owner-b' }))).kind, 'started');
+    });
+
+    it('forgets an abandoned key so the next begin starts, but only its owner may abandon or complete it', async (idempotency) => {
+      await idempotency.begin(claim());
+      await idempotency.abandon('key:key_1', 'idem-1', 'owner-b');
+      await idempotency.complete('key:key_1', 'idem-1', 'owner-b', answer(1_000 + HOUR));
+      assert.equal((await idempotency.get('key:key_1', 'idem-1', 1_001))?.state, 'in_flight');
+      await idempotency.abandon('key:key_1', 'idem-1', 'owner-a');
+      assert.equal(await idempotency.get('key:key_1', 'idem-1', 1_001), undefined);
+      assert.deepEqual(await idempotency.begin(claim({ requestHash: 'hash-b', owner: 'owner-b', now: 1_002 })), { kind: 'started' });
+    });
+
+    it('never abandons a completed answer', async (idempotency) => {
+      await idempotency.begin(claim());
+      await idempotency.complete('key:key_1', 'idem-1', 'owner-a', answer(1_000 + HOUR));
+      await idempotency.abandon('key:key_1', 'idem-1', 'owner-a');
+      assert.equal((await idempotency.get('key:key_1', 'idem-1', 2_000))?.state, 'completed');
+    });
+
+    it('replays a completed answer until its TTL ends, then starts afresh (even with another body)', async (idempotency) => {
+      await idempotency.begin(claim());
+      await idempotency.complete('key:key_1', 'idem-1', 'owner-a', answer(50_000));
+      assert.ok(await idempotency.get('key:key_1', 'idem-1', 49_999));
+      assert.equal((await idempotency.begin(claim({ now: 49_999, owner: 'owner-b' }))).kind, 'completed');
+      assert.equal(await idempotency.get('key:key_1', 'idem-1', 50_000), undefined);
+      assert.deepEqual(await idempotency.begin(claim({ now: 50_000, owner: 'owner-b', requestHash: 'hash-b' })), { kind: 'started' });
+      const record = await idempotency.get('key:key_1', 'idem-1', 50_001);
+      assert.equal(record?.requestHash, 'hash-b');
+      assert.equal(record?.body, undefined);
+      assert.equal(record?.status, undefined);
+    });
+
+    it('purges exactly the rows expired at the given time', async (idempotency) => {
+      await idempotency.begin(claim({ key: 'lease-ends-11000', now: 1_000, leaseMs: 10_000 }));
+      await idempotency.begin(claim({ key: 'ttl-ends-20000' }));
+      await idempotency.complete('key:key_1', 'ttl-ends-20000', 'owner-a', answer(20_000));
+      await idempotency.begin(claim({ key: 'ttl-ends-30000' }));
+      await idempotency.complete('key:key_1', 'ttl-ends-30000', 'owner-a', answer(30_000));
+      assert.equal(await idempotency.purgeExpired(10_999), 0);
+      assert.equal(await idempotency.purgeExpired(20_000), 2);
+      assert.equal(await idempotency.purgeExpired(20_000), 0);
+      assert.ok(await idempotency.get('key:key_1', 'ttl-ends-30000', 20_000));
+    });
+
+    it('hands out copies of records', async (idempotency) => {
+      await idempotency.begin(claim());
+      await idempotency.complete('key:key_1', 'idem-1', 'owner-a', answer(1_000 + HOUR));
+      const record = (await idempotency.get('key:key_1', 'idem-1', 2_000))!;
+      record.headers!['x-evil'] = '1';
+      record.state = 'in_flight';
+      const again = (await idempotency.get('key:key_1', 'idem-1', 2_000))!;
+      assert.equal(again.state, 'completed');
+      assert.deepEqual(again.headers, { 'x-breakwater-served-by': 'sim/sim-fast' });
+    });
+  });
+}
+
+describe('sqlite idempotency store across connections', () => {
+  it('lets exactly one of two connections to one file claim a key', async () => {
+    const path = freshPath();
+    const first = openSqliteStores({ path });
+    const second = openSqliteStores({ path });
+    assert.deepEqual(await first.idempotency.begin(claim()), { kind: 'started' });
+    assert.deepEqual(await second.idempotency.begin(claim({ owner: 'owner-b' })), { kind: 'in_flight', owner: 'owner-a' });
+    await first.idempotency.complete('key:key_1', 'idem-1', 'owner-a', answer(1_000 + HOUR));
+    assert.equal((await second.idempotency.begin(claim({ owner: 'owner-b' }))).kind, 'completed');
+    await first.close();
+    await second.close();
+  });
+});
+
 describe('sqlite store', () => {
   it('creates its directory and a WAL database on first open (SPEC STO-2)', async () => {
     const path = freshPath();
@@ -172,8 +306,9 @@ describe('sqlite store', () => {
     const db = new Database(path, { readonly: true });
     const rows = db.prepare('SELECT version, name FROM schema_migrations').all();
     db.close();
-    assert.deepEqual(rows, [{ version: 1, name: '0001_init' }]);
-    assert.deepEqual(await migrate({ dialect: 'sqlite', path }), { dialect: 'sqlite', from: 1, to: 1, applied: [] });
+    assert.deepEqual(rows, SQLITE_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    const latest = SQLITE_MIGRATIONS.at(-1)!.version;
+    assert.deepEqual(await migrate({ dialect: 'sqlite', path }), { dialect: 'sqlite', from: latest, to: latest, applied: [] });
   });
 
   it('migrate() brings a new database to the latest version', async () => {
@@ -190,7 +325,7 @@ describe('sqlite store', () => {
     assert.throws(() => openSqliteStores({ path }), (error: unknown) => {
       assert.ok(error instanceof SchemaTooNewError);
       assert.match(error.message, /version 99/);
-      assert.match(error.message, /up to version 1\b/);
+      assert.match(error.message, new RegExp(`up to version ${SQLITE_MIGRATIONS.at(-1)!.version}\\b`));
       return true;
     });
   });

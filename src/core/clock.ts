@@ -64,6 +64,13 @@ export class ManualClock implements Clock {
     return this.sleepers.length;
   }
 
+  /** When the earliest pending sleep wakes, if any. */
+  nextWakeAt(): number | undefined {
+    let next: number | undefined;
+    for (const s of this.sleepers) if (next === undefined || s.at < next) next = s.at;
+    return next;
+  }
+
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise<void>((resolve, reject) => {

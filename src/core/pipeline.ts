@@ -1,7 +1,9 @@
+import { runAttemptLoop, type AttemptPolicy, type AttemptRecord, type Verdict } from './attempt-loop.js';
 import type { Clock } from './clock.js';
-import { BreakwaterError, toBreakwaterError } from './errors.js';
 import type { AttemptTimeouts, CallContext, ProviderAdapter } from './provider.js';
-import type { CanonicalRequest, CanonicalResponse, StreamPart, Usage } from './types.js';
+import type { CanonicalRequest, CanonicalResponse, StreamPart } from './types.js';
+
+export type { AttemptRecord, AttemptPolicy, Verdict } from './attempt-loop.js';
 
 /** One deployment the request may be served by, resolved and ready to call. */
 export interface Candidate {
@@ -13,25 +15,19 @@ export interface Candidate {
   timeouts: AttemptTimeouts;
 }
 
-/** What happened in one attempt, for headers, the ledger and the admin API. */
-export interface AttemptRecord {
-  deployment: string;
-  startedAt: number;
-  endedAt: number;
-  outcome: 'success' | 'error';
-  errorCode?: string | undefined;
-  reason?: string | undefined;
-  upstreamStatus?: number | undefined;
-}
-
 /** The per-request inputs of the pipeline. */
-export interface PipelineContext {
+export interface PipelineContext<C extends Candidate = Candidate> {
   requestId: string;
   clock: Clock;
-  /** The client's signal: aborted when the client goes away. */
+  /** Aborted when the client goes away or the request deadline passes. */
   signal: AbortSignal;
+  /** Clock time by which the answer must be complete. */
+  deadlineAt: number;
   /** Extra upstream headers (trace context, simulator faults). */
   headers?: Record<string, string>;
+  policy: AttemptPolicy<C>;
+  /** Semantic checks of a complete answer (validators). */
+  validate?: (response: CanonicalResponse) => Verdict | undefined | Promise<Verdict | undefined>;
 }
 
 /** A served non-streaming answer. */
@@ -55,129 +51,71 @@ export interface StreamOutcome<C extends Candidate = Candidate> {
   abort(reason?: unknown): void;
 }
 
-function linkedController(parent: AbortSignal): { controller: AbortController; unlink: () => void } {
-  const controller = new AbortController();
-  if (parent.aborted) {
-    controller.abort(parent.reason);
-    return { controller, unlink: () => {} };
-  }
-  const onAbort = () => controller.abort(parent.reason);
-  parent.addEventListener('abort', onAbort, { once: true });
-  return { controller, unlink: () => parent.removeEventListener('abort', onAbort) };
-}
-
-function recordFailure(candidate: Candidate, startedAt: number, clock: Clock, error: BreakwaterError): AttemptRecord {
-  return {
-    deployment: candidate.deployment,
-    startedAt,
-    endedAt: clock.now(),
-    outcome: 'error',
-    errorCode: error.code,
-    reason: error.details.reason,
-    upstreamStatus: error.details.upstreamStatus,
-  };
-}
-
-/** True when the next candidate may serve what this error failed (before any byte reached the client). */
-function movesOn(error: BreakwaterError): boolean {
-  return error.retryable || error.code === 'context_length_exceeded';
-}
-
-function finalError(error: BreakwaterError, candidate: Candidate, attempts: AttemptRecord[]): BreakwaterError {
-  return error.withDetails({ provider: candidate.provider, deployment: candidate.deployment, attempts: attempts.length });
+function callContext(candidate: Candidate, ctx: PipelineContext<never>, signal: AbortSignal, timeouts: AttemptTimeouts): CallContext {
+  return { upstreamModel: candidate.upstreamModel, signal, clock: ctx.clock, requestId: ctx.requestId, timeouts, headers: ctx.headers };
 }
 
 /**
- * Calls candidates in order until one answers. Retryable failures move to the next candidate;
- * anything else is returned at once. The resilience issue layers retries, budgets, breakers and
- * validators onto this loop.
+ * Serves a non-streaming request: attempts, retries and fallbacks until an answer passes the
+ * validators (SPEC §2.2 step 6).
  */
-export async function executeGenerate<C extends Candidate>(
-  request: CanonicalRequest,
-  candidates: readonly C[],
-  ctx: PipelineContext,
-): Promise<GenerateOutcome<C>> {
-  if (candidates.length === 0) throw new BreakwaterError('upstream_unavailable', 'no deployment can serve this model');
-  const attempts: AttemptRecord[] = [];
-  let upstreamMs = 0;
-  for (let i = 0; i < candidates.length; i++) {
-    const candidate = candidates[i]!;
-    const startedAt = ctx.clock.now();
-    const { controller, unlink } = linkedController(ctx.signal);
-    try {
-      const response = await candidate.adapter.generate(request, callContext(candidate, ctx, controller.signal));
-      attempts.push({ deployment: candidate.deployment, startedAt, endedAt: ctx.clock.now(), outcome: 'success' });
-      upstreamMs += ctx.clock.now() - startedAt;
-      return { response, candidate, attempts, upstreamMs };
-    } catch (thrown) {
-      upstreamMs += ctx.clock.now() - startedAt;
-      const error = ctx.signal.aborted ? clientGone(ctx.signal) : toBreakwaterError(thrown);
-      attempts.push(recordFailure(candidate, startedAt, ctx.clock, error));
-      if (ctx.signal.aborted || !movesOn(error) || i === candidates.length - 1) throw finalError(error, candidate, attempts);
-    } finally {
-      unlink();
+export async function executeGenerate<C extends Candidate>(request: CanonicalRequest, candidates: readonly C[], ctx: PipelineContext<C>): Promise<GenerateOutcome<C>> {
+  const startedAt = ctx.clock.now();
+  const outcome = await runAttemptLoop(
+    candidates,
+    ctx.policy,
+    ctx,
+    (candidate, signal, timeouts) => candidate.adapter.generate(request, callContext(candidate, ctx as PipelineContext<never>, signal, timeouts)),
+    (response) => ctx.validate?.(response),
+  );
+  outcome.release();
+  return { response: outcome.result, candidate: outcome.candidate, attempts: outcome.attempts, upstreamMs: ctx.clock.now() - startedAt };
+}
+
+/** An opened upstream stream, read up to its first content part. */
+interface OpenedStream {
+  head: StreamPart[];
+  iterator: AsyncIterator<StreamPart>;
+  /** True when the head already holds the whole answer (it finished before any content was sent). */
+  complete: boolean;
+}
+
+async function openStream(adapter: ProviderAdapter, request: CanonicalRequest, context: CallContext): Promise<OpenedStream> {
+  const iterator = adapter.stream(request, context)[Symbol.asyncIterator]();
+  const head: StreamPart[] = [];
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return { head, iterator, complete: true };
+      head.push(next.value);
+      const type = next.value.type;
+      if (type === 'finish') return { head, iterator, complete: true };
+      // `start` and early `usage` are metadata; the first content decides the attempt is good.
+      if (type !== 'start' && type !== 'usage') return { head, iterator, complete: false };
     }
+  } catch (error) {
+    void iterator.return?.();
+    throw error;
   }
-  throw new BreakwaterError('upstream_unavailable', 'no deployment answered');
 }
 
 /**
- * Opens a stream on the first candidate that produces content (`start` and early `usage` parts
- * are metadata, not content). Until then failures move on to
- * the next candidate, invisibly to the client; the caller commits response headers only after
- * this resolves, so a request that fails early keeps its real HTTP status.
+ * Opens a stream on the first candidate that produces content. Until then failures retry or fall
+ * back invisibly to the client; the caller commits response headers only after this resolves,
+ * so a request that fails early keeps its real HTTP status. An answer that finished before any
+ * content (an empty answer) is validated whole and may still move on.
  */
-export async function executeStream<C extends Candidate>(
-  request: CanonicalRequest,
-  candidates: readonly C[],
-  ctx: PipelineContext,
-): Promise<StreamOutcome<C>> {
-  if (candidates.length === 0) throw new BreakwaterError('upstream_unavailable', 'no deployment can serve this model');
-  const attempts: AttemptRecord[] = [];
-  for (let i = 0; i < candidates.length; i++) {
-    const candidate = candidates[i]!;
-    const startedAt = ctx.clock.now();
-    const { controller, unlink } = linkedController(ctx.signal);
-    let iterator: AsyncIterator<StreamPart> | undefined;
-    try {
-      iterator = candidate.adapter.stream(request, callContext(candidate, ctx, controller.signal))[Symbol.asyncIterator]();
-      const head: StreamPart[] = [];
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) break;
-        head.push(next.value);
-        if (next.value.type !== 'start' && next.value.type !== 'usage') break;
-      }
-      attempts.push({ deployment: candidate.deployment, startedAt, endedAt: ctx.clock.now(), outcome: 'success' });
-      const rest = unlinkWhenDone(iterator, unlink);
-      return { candidate, attempts, head, rest, abort: (reason) => controller.abort(reason) };
-    } catch (thrown) {
-      unlink();
-      controller.abort();
-      void iterator?.return?.();
-      const error = ctx.signal.aborted ? clientGone(ctx.signal) : toBreakwaterError(thrown);
-      attempts.push(recordFailure(candidate, startedAt, ctx.clock, error));
-      if (ctx.signal.aborted || !movesOn(error) || i === candidates.length - 1) throw finalError(error, candidate, attempts);
-    }
-  }
-  throw new BreakwaterError('upstream_unavailable', 'no deployment answered');
-}
-
-function callContext(candidate: Candidate, ctx: PipelineContext, signal: AbortSignal): CallContext {
-  return {
-    upstreamModel: candidate.upstreamModel,
-    signal,
-    clock: ctx.clock,
-    requestId: ctx.requestId,
-    timeouts: candidate.timeouts,
-    headers: ctx.headers,
-  };
-}
-
-function clientGone(signal: AbortSignal): BreakwaterError {
-  const reason = signal.reason;
-  if (reason instanceof BreakwaterError) return reason;
-  return new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false });
+export async function executeStream<C extends Candidate>(request: CanonicalRequest, candidates: readonly C[], ctx: PipelineContext<C>): Promise<StreamOutcome<C>> {
+  const outcome = await runAttemptLoop(
+    candidates,
+    ctx.policy,
+    { ...ctx, resolvesAtFirstToken: true },
+    (candidate, signal, timeouts) => openStream(candidate.adapter, request, callContext(candidate, ctx as PipelineContext<never>, signal, timeouts)),
+    (opened) => (opened.complete && ctx.validate ? ctx.validate(collectResponse(opened.head)) : undefined),
+    (opened) => void opened.iterator.return?.(),
+  );
+  const { head, iterator } = outcome.result;
+  return { candidate: outcome.candidate, attempts: outcome.attempts, head, rest: unlinkWhenDone(iterator, outcome.release), abort: outcome.abort };
 }
 
 function unlinkWhenDone(iterator: AsyncIterator<StreamPart>, unlink: () => void): AsyncIterator<StreamPart> {
@@ -199,12 +137,53 @@ function unlinkWhenDone(iterator: AsyncIterator<StreamPart>, unlink: () => void)
   };
 }
 
-/** Reads usage from a finished list of parts: the last `usage` part or the `finish` part's usage. */
-export function lastUsage(parts: Iterable<StreamPart>): Usage | undefined {
-  let usage: Usage | undefined;
+/**
+ * Assembles streamed parts into a complete response, for validation and idempotent replay.
+ * Text and reasoning deltas concatenate; tool-call fragments join per index.
+ */
+export function collectResponse(parts: Iterable<StreamPart>): CanonicalResponse {
+  const response: CanonicalResponse = { id: '', model: '', content: [], finishReason: 'other', usage: { inputTokens: 0, outputTokens: 0 } };
+  const tools = new Map<number, { type: 'tool-call'; id: string; name: string; arguments: string }>();
+  let text: { type: 'text'; text: string } | undefined;
+  let reasoning: { type: 'reasoning'; text: string; signature?: string } | undefined;
   for (const part of parts) {
-    if (part.type === 'usage') usage = part.usage;
-    else if (part.type === 'finish' && part.usage) usage = part.usage;
+    switch (part.type) {
+      case 'start':
+        response.id = part.id;
+        response.model = part.model;
+        break;
+      case 'text-delta':
+        if (!text) response.content.push((text = { type: 'text', text: '' }));
+        text.text += part.text;
+        break;
+      case 'reasoning-delta':
+        if (!reasoning) response.content.push((reasoning = { type: 'reasoning', text: '' }));
+        reasoning.text += part.text;
+        if (part.signature) reasoning.signature = part.signature;
+        break;
+      case 'tool-call-start': {
+        const call = { type: 'tool-call' as const, id: part.id, name: part.name, arguments: '' };
+        tools.set(part.index, call);
+        response.content.push(call);
+        text = undefined;
+        break;
+      }
+      case 'tool-call-delta': {
+        const call = tools.get(part.index);
+        if (call) call.arguments += part.argumentsDelta;
+        break;
+      }
+      case 'usage':
+        response.usage = part.usage;
+        break;
+      case 'finish':
+        response.finishReason = part.finishReason;
+        if (part.rawFinishReason !== undefined) response.rawFinishReason = part.rawFinishReason;
+        if (part.usage) response.usage = part.usage;
+        break;
+      case 'error':
+        break;
+    }
   }
-  return usage;
+  return response;
 }

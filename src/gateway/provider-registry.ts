@@ -8,7 +8,7 @@ import { createAnthropicAdapter } from '../providers/anthropic.js';
 import { createOpenAICompatibleAdapter } from '../providers/openai-compatible.js';
 import { createOpenAIAdapter } from '../providers/openai.js';
 import { createSimAdapter } from '../sim/sim-adapter.js';
-import type { ProviderRegistry } from './candidate-resolver.js';
+import type { ProviderRegistry } from './route-resolver.js';
 
 type DroppedParams = (request: CanonicalRequest) => string[];
 

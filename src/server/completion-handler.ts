@@ -7,7 +7,7 @@ import { formatSseEvent } from '../protocols/sse.js';
 import type { KeyRecord } from '../store/interfaces.js';
 import type { ChatCodec } from './chat-codecs.js';
 import { readJsonBody, sendJson } from './http-io.js';
-import { tagsFor, upstreamHeadersFor } from './request-context.js';
+import { tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
 
 /** What a completion handler needs from the server. */
 export interface CompletionHandlerDeps {
@@ -54,6 +54,7 @@ export async function handleCompletion(
     upstreamHeaders: upstreamHeadersFor(req),
     tags: tagsFor(req, request.metadata),
     endUser: request.user ?? request.metadata?.user_id,
+    timeoutMs: timeoutFor(req),
   };
   const gateway = deps.gateway();
   if (!request.stream) {

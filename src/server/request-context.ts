@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { BreakwaterError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
@@ -46,4 +47,18 @@ export function upstreamHeadersFor(req: IncomingMessage): Record<string, string>
   if (typeof traceparent === 'string') headers.traceparent = traceparent;
   if (typeof fault === 'string') headers['x-sim-fault'] = fault;
   return headers;
+}
+
+/**
+ * `x-breakwater-timeout-ms`: the client's own deadline for this request (SPEC UP-4). It can only
+ * shorten the route's deadline; a malformed value is a 400 rather than silently ignored.
+ */
+export function timeoutFor(req: IncomingMessage): number | undefined {
+  const value = req.headers['x-breakwater-timeout-ms'];
+  if (value === undefined) return undefined;
+  const ms = typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : NaN;
+  if (!(ms > 0)) {
+    throw new BreakwaterError('invalid_request', 'x-breakwater-timeout-ms must be a positive whole number of milliseconds', { param: 'x-breakwater-timeout-ms' });
+  }
+  return ms;
 }

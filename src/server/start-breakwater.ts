@@ -4,7 +4,9 @@ import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { loadConfig, type ConfigOverrides } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
-import { createCandidateResolver, type CandidateResolver, type ProviderRegistry } from '../gateway/candidate-resolver.js';
+import { createRouteResolver, type ProviderRegistry, type RouteResolver } from '../gateway/route-resolver.js';
+import { createResilience, type Resilience } from '../gateway/resilience-policy.js';
+import { createValidation } from '../gateway/validation.js';
 import { Gateway } from '../gateway/gateway.js';
 import { LedgerWriter } from '../gateway/ledger-writer.js';
 import { createProviderRegistry } from '../gateway/provider-registry.js';
@@ -35,6 +37,8 @@ export interface RunningBreakwater {
   keys: KeyService;
   ledger: LedgerWriter;
   logger: Logger;
+  resilience: Resilience;
+  providers: ProviderRegistry;
   /** Keys created on first start, to print once; empty on later starts. */
   bootstrapKeys: { adminKey?: string | undefined; virtualKey?: string | undefined };
   /** Drains requests (up to `server.drainMs`), flushes the ledger and closes stores. */
@@ -53,7 +57,7 @@ export function createLogger(level: string): Logger {
  * Asks OpenAI-compatible upstreams that list no models which models they serve (SPEC PV-3), in
  * the background: readiness never waits on the network, and a failure only leaves the list short.
  */
-function discoverModels(config: Config, registry: ProviderRegistry, resolver: CandidateResolver, logger: Logger): void {
+function discoverModels(config: Config, registry: ProviderRegistry, resolver: RouteResolver, logger: Logger): void {
   for (const [name, provider] of Object.entries(config.providers)) {
     if (provider.kind !== 'openai-compatible' || provider.models) continue;
     const adapter = registry.adapter(name);
@@ -81,8 +85,9 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const bootstrapKeys = await keys.bootstrap(env);
   const ledger = new LedgerWriter(stores.ledger, { onError: (err) => logger.error({ err }, 'ledger flush failed; will retry') });
   const registry = createProviderRegistry(config, clock);
-  const resolver = createCandidateResolver(config, registry);
-  const gateway = new Gateway({ resolver, ledger, clock });
+  const resilience = createResilience(config.routes.defaults.breaker, clock);
+  const resolver = createRouteResolver(config, registry, resilience.createPolicy);
+  const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation() });
 
   const http = createHttpServer(config.server, logger);
   registerRoutes(http, {
@@ -112,6 +117,8 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     keys,
     ledger,
     logger,
+    resilience,
+    providers: registry,
     bootstrapKeys,
     close() {
       closing ??= (async () => {

@@ -75,11 +75,82 @@ export interface MetaStore {
   setMeta(key: string, value: string): Promise<void>;
 }
 
+/** How long an in-flight idempotency row holds its key when `leaseMs` is not given (matches the 600 s total timeout). */
+export const DEFAULT_IDEMPOTENCY_LEASE_MS = 600_000;
+
+/**
+ * One idempotency key (SPEC UP-8). `expiresAt` is the end of the owner's lease while in flight, so a
+ * crashed owner cannot hold the key forever, and the end of the replay TTL once completed.
+ */
+export interface IdempotencyRecord {
+  /** The tenant the key belongs to; the same key in two scopes is two keys. */
+  scope: string;
+  key: string;
+  /** SHA-256 of the request identity; a repeat with another hash is a conflict. */
+  requestHash: string;
+  state: 'in_flight' | 'completed';
+  /** Who is generating (or generated) the answer; only it may complete or abandon the row. */
+  owner: string;
+  status?: number | undefined;
+  /** JSON of the answer the client got; never secrets. */
+  body?: string | undefined;
+  headers?: Record<string, string> | undefined;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** What `begin` found: a fresh claim for the caller, a stored answer, a running owner or a mismatch. */
+export type IdempotencyBegin =
+  | { kind: 'started' }
+  | { kind: 'completed'; record: IdempotencyRecord }
+  | { kind: 'in_flight'; owner: string }
+  | { kind: 'conflict' };
+
+/** The claim `begin` tries to take. */
+export interface IdempotencyBeginEntry {
+  scope: string;
+  key: string;
+  requestHash: string;
+  now: number;
+  /** The replay TTL; it also caps the lease, so no row outlives it. */
+  ttlMs: number;
+  owner: string;
+  /** How long the in-flight row holds the key before another caller may take it over. */
+  leaseMs?: number | undefined;
+}
+
+/** The answer `complete` stores. */
+export interface IdempotencyResult {
+  status: number;
+  /** JSON of the stored answer. */
+  body: string;
+  headers?: Record<string, string> | undefined;
+  expiresAt: number;
+}
+
+/**
+ * Idempotency keys (SPEC §2.4, UP-8). `begin` is one atomic step (Redis `SET NX PX`, PostgreSQL
+ * `INSERT … ON CONFLICT`, a SQLite IMMEDIATE transaction), so two callers can never both start.
+ */
+export interface IdempotencyStore {
+  /** Claims the key when it is free or its row expired, else reports what holds it. */
+  begin(entry: IdempotencyBeginEntry): Promise<IdempotencyBegin>;
+  /** Turns the owner's in-flight row into a completed one; a no-op for anyone else. */
+  complete(scope: string, key: string, owner: string, result: IdempotencyResult): Promise<void>;
+  /** Deletes the owner's in-flight row so a retry generates again (failures are not stored). */
+  abandon(scope: string, key: string, owner: string): Promise<void>;
+  /** The live row, or undefined once it expired. */
+  get(scope: string, key: string, now: number): Promise<IdempotencyRecord | undefined>;
+  /** Deletes every row expired at `now`; returns how many. */
+  purgeExpired(now: number): Promise<number>;
+}
+
 /** The stores one process uses. */
 export interface Stores {
   keys: KeyStore;
   ledger: LedgerStore;
   meta: MetaStore;
+  idempotency: IdempotencyStore;
   /** A cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,4 +1,14 @@
-import type { KeyRecord, KeyStore, LedgerStore, MetaStore, RequestRecord, Stores } from './interfaces.js';
+import {
+  DEFAULT_IDEMPOTENCY_LEASE_MS,
+  type IdempotencyRecord,
+  type IdempotencyStore,
+  type KeyRecord,
+  type KeyStore,
+  type LedgerStore,
+  type MetaStore,
+  type RequestRecord,
+  type Stores,
+} from './interfaces.js';
 
 // Records are copied in and out so a caller mutating what it got back cannot change the store,
 // which is what the SQLite store does by construction.
@@ -71,6 +81,63 @@ function createMemoryMetaStore(): MetaStore {
   };
 }
 
+function createMemoryIdempotencyStore(): IdempotencyStore {
+  const rows = new Map<string, IdempotencyRecord>();
+  // JSON of the pair, so no scope or key can forge another pair's id.
+  const rowId = (scope: string, key: string) => JSON.stringify([scope, key]);
+  const live = (scope: string, key: string, now: number) => {
+    const row = rows.get(rowId(scope, key));
+    return row && row.expiresAt > now ? row : undefined;
+  };
+  const owned = (scope: string, key: string, owner: string) => {
+    const row = rows.get(rowId(scope, key));
+    return row && row.owner === owner && row.state === 'in_flight' ? row : undefined;
+  };
+  return {
+    // No await inside, so each call is atomic within the process, as the SQL and Redis versions are.
+    async begin(entry) {
+      const existing = live(entry.scope, entry.key, entry.now);
+      if (existing && existing.requestHash !== entry.requestHash) return { kind: 'conflict' };
+      if (existing?.state === 'completed') return { kind: 'completed', record: copy(existing) };
+      if (existing) return { kind: 'in_flight', owner: existing.owner };
+      const leaseMs = Math.min(entry.leaseMs ?? DEFAULT_IDEMPOTENCY_LEASE_MS, entry.ttlMs);
+      rows.set(rowId(entry.scope, entry.key), {
+        scope: entry.scope,
+        key: entry.key,
+        requestHash: entry.requestHash,
+        state: 'in_flight',
+        owner: entry.owner,
+        createdAt: entry.now,
+        expiresAt: entry.now + leaseMs,
+      });
+      return { kind: 'started' };
+    },
+    async complete(scope, key, owner, result) {
+      const row = owned(scope, key, owner);
+      if (!row) return;
+      row.state = 'completed';
+      row.status = result.status;
+      row.body = result.body;
+      if (result.headers !== undefined) row.headers = copy(result.headers);
+      row.expiresAt = result.expiresAt;
+    },
+    async abandon(scope, key, owner) {
+      if (owned(scope, key, owner)) rows.delete(rowId(scope, key));
+    },
+    async get(scope, key, now) {
+      const row = live(scope, key, now);
+      return row && copy(row);
+    },
+    async purgeExpired(now) {
+      let purged = 0;
+      for (const [id, row] of rows) {
+        if (row.expiresAt <= now && rows.delete(id)) purged++;
+      }
+      return purged;
+    },
+  };
+}
+
 /** Stores that live in process memory: for tests and `store.kind: memory`. */
 export function createMemoryStores(): Stores {
   let closed = false;
@@ -78,6 +145,7 @@ export function createMemoryStores(): Stores {
     keys: createMemoryKeyStore(),
     ledger: createMemoryLedgerStore(),
     meta: createMemoryMetaStore(),
+    idempotency: createMemoryIdempotencyStore(),
     async ping() {
       if (closed) throw new Error('the memory store is closed');
     },

@@ -1,4 +1,17 @@
-import type { KeyRecord, KeyScope, KeyStore, LedgerStore, MetaStore, RequestRecord, Stores } from './interfaces.js';
+import {
+  DEFAULT_IDEMPOTENCY_LEASE_MS,
+  type IdempotencyBegin,
+  type IdempotencyBeginEntry,
+  type IdempotencyRecord,
+  type IdempotencyStore,
+  type KeyRecord,
+  type KeyScope,
+  type KeyStore,
+  type LedgerStore,
+  type MetaStore,
+  type RequestRecord,
+  type Stores,
+} from './interfaces.js';
 import { migrateSqliteDatabase } from './migrator.js';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js';
 
@@ -232,6 +245,86 @@ function createSqliteMetaStore(db: SqliteDatabase): MetaStore {
   };
 }
 
+interface IdempotencyRow {
+  scope: string;
+  key: string;
+  request_hash: string;
+  state: IdempotencyRecord['state'];
+  owner: string;
+  status: number | null;
+  body: string | null;
+  headers: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+function rowToIdempotency(row: IdempotencyRow): IdempotencyRecord {
+  const record: IdempotencyRecord = {
+    scope: row.scope,
+    key: row.key,
+    requestHash: row.request_hash,
+    state: row.state,
+    owner: row.owner,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+  if (row.status !== null) record.status = row.status;
+  if (row.body !== null) record.body = row.body;
+  if (row.headers !== null) record.headers = JSON.parse(row.headers) as Record<string, string>;
+  return record;
+}
+
+function createSqliteIdempotencyStore(db: SqliteDatabase): IdempotencyStore {
+  const live = db.prepare<[string, string, number], IdempotencyRow>(
+    'SELECT * FROM idempotency WHERE scope = ? AND key = ? AND expires_at > ?',
+  );
+  // An expired row (completed or a dead owner's lease) is replaced whole: the new claim starts clean.
+  const claim = db.prepare<[IdempotencyBeginEntry & { expiresAt: number }]>(
+    `INSERT INTO idempotency (scope, key, request_hash, state, owner, created_at, expires_at)
+     VALUES (@scope, @key, @requestHash, 'in_flight', @owner, @now, @expiresAt)
+     ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'in_flight',
+       owner = excluded.owner, status = NULL, body = NULL, headers = NULL, created_at = excluded.created_at,
+       expires_at = excluded.expires_at`,
+  );
+  const begin = db.transaction((entry: IdempotencyBeginEntry): IdempotencyBegin => {
+    const row = live.get(entry.scope, entry.key, entry.now);
+    if (row && row.request_hash !== entry.requestHash) return { kind: 'conflict' };
+    if (row?.state === 'completed') return { kind: 'completed', record: rowToIdempotency(row) };
+    if (row) return { kind: 'in_flight', owner: row.owner };
+    const leaseMs = Math.min(entry.leaseMs ?? DEFAULT_IDEMPOTENCY_LEASE_MS, entry.ttlMs);
+    claim.run({ ...entry, expiresAt: entry.now + leaseMs });
+    return { kind: 'started' };
+  });
+  const complete = db.prepare<[number, string, string | null, number, string, string, string]>(
+    `UPDATE idempotency SET state = 'completed', status = ?, body = ?, headers = ?, expires_at = ?
+     WHERE scope = ? AND key = ? AND owner = ? AND state = 'in_flight'`,
+  );
+  const abandon = db.prepare<[string, string, string]>(
+    "DELETE FROM idempotency WHERE scope = ? AND key = ? AND owner = ? AND state = 'in_flight'",
+  );
+  const purge = db.prepare<[number]>('DELETE FROM idempotency WHERE expires_at <= ?');
+  return {
+    async begin(entry) {
+      // IMMEDIATE takes the write lock before the read, so two processes cannot both claim the key.
+      return begin.immediate(entry);
+    },
+    async complete(scope, key, owner, result) {
+      const headers = result.headers === undefined ? null : JSON.stringify(result.headers);
+      complete.run(result.status, result.body, headers, result.expiresAt, scope, key, owner);
+    },
+    async abandon(scope, key, owner) {
+      abandon.run(scope, key, owner);
+    },
+    async get(scope, key, now) {
+      const row = live.get(scope, key, now);
+      return row && rowToIdempotency(row);
+    },
+    async purgeExpired(now) {
+      return purge.run(now).changes;
+    },
+  };
+}
+
 /**
  * Stores on one SQLite file (SPEC STO-2): created with its directory on first use, migrated before
  * any statement is prepared. better-sqlite3 is synchronous; the async interface is kept so the
@@ -250,6 +343,7 @@ export function openSqliteStores(options: { path: string }): Stores {
     keys: createSqliteKeyStore(db),
     ledger: createSqliteLedgerStore(db),
     meta: createSqliteMetaStore(db),
+    idempotency: createSqliteIdempotencyStore(db),
     async ping() {
       ping.get();
     },

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import type { Clock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { startBreakwater, type RunningBreakwater } from '../../src/server/start-breakwater.js';
 
@@ -17,7 +18,7 @@ export interface TestGateway {
 
 /** Starts a gateway with simulated models answering instantly; `yaml` adds config. */
 export async function startTestGateway(
-  options: { configYaml?: string; env?: Record<string, string>; logger?: Logger; maxBodyBytes?: number } = {},
+  options: { configYaml?: string; env?: Record<string, string>; logger?: Logger; maxBodyBytes?: number; clock?: Clock } = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bw-test-'));
   let configPath: string | undefined;
@@ -35,7 +36,7 @@ export async function startTestGateway(
       sim: { timeScale: 0 },
     },
   });
-  const app = await startBreakwater({ config, env, logger: options.logger ?? pino({ level: 'silent' }) });
+  const app = await startBreakwater({ config, env, clock: options.clock, logger: options.logger ?? pino({ level: 'silent' }) });
   return {
     app,
     url: app.url,

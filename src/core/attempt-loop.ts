@@ -1,0 +1,346 @@
+import type { Clock } from './clock.js';
+import { BreakwaterError, toBreakwaterError } from './errors.js';
+import type { AttemptTimeouts } from './provider.js';
+
+/** What an attempt's outcome means for the deployment's health. */
+export type FailureKind = 'error' | 'timeout' | 'semantic' | 'rate_limited';
+
+/** What the health hooks are told after each attempt. */
+export type AttemptOutcome =
+  | { kind: 'success'; ttftMs?: number }
+  | { kind: 'failure'; failure: FailureKind; error: BreakwaterError }
+  | { kind: 'abandoned' };
+
+/** A semantic verdict on a completed answer. */
+export interface Verdict {
+  ok: boolean;
+  reasons: string[];
+}
+
+/** What happened in one attempt, for headers, the ledger and the admin API. */
+export interface AttemptRecord {
+  deployment: string;
+  startedAt: number;
+  endedAt: number;
+  outcome: 'success' | 'error' | 'semantic_failure' | 'skipped';
+  errorCode?: string | undefined;
+  reason?: string | undefined;
+  upstreamStatus?: number | undefined;
+  /** Why the answer was rejected (semantic failures). */
+  reasons?: string[] | undefined;
+  /** Started by hedging while another attempt was still waiting for its first token. */
+  hedged?: boolean | undefined;
+}
+
+/** The minimum a candidate needs for the loop. */
+export interface LoopCandidate {
+  deployment: string;
+  timeouts: AttemptTimeouts;
+}
+
+/**
+ * How the loop treats upstreams: breakers and bulkheads (`admit`), retry budgets and backoff,
+ * health feedback. Implemented by the resilience module; {@link PASS_THROUGH_POLICY} is the
+ * policy-free default.
+ */
+export interface AttemptPolicy<C extends LoopCandidate> {
+  maxAttempts: number;
+  maxAttemptsPerDeployment(candidate: C): number;
+  maxWaitMs: number;
+  /** `allowed` or `probe` to try the candidate, else the reason it is skipped without a call. */
+  admit(candidate: C): 'allowed' | 'probe' | { skip: string };
+  /** A first attempt on a candidate starts (retry budgets count these). */
+  onFirstAttempt(candidate: C): void;
+  /** May the candidate be retried now (breaker, budget)? True takes an admission like `admit`. */
+  allowRetry(candidate: C): boolean;
+  /** How long to wait before retry number `retryIndex` (0-based) after `error`. */
+  retryDelayMs(error: BreakwaterError, retryIndex: number, candidate: C): number;
+  report(candidate: C, outcome: AttemptOutcome): void;
+  /** Start the next candidate too when the first token is this late (hedging); undefined = off. */
+  hedgeAfterMs?: number | undefined;
+}
+
+/** One attempt on one candidate. Rejects with a BreakwaterError; `signal` aborts it. */
+export type AttemptFn<C, T> = (candidate: C, signal: AbortSignal, timeouts: AttemptTimeouts) => Promise<T>;
+
+/** Checks a result; a failing verdict makes the attempt a semantic failure. */
+export type CheckFn<T> = (result: T) => Verdict | undefined | Promise<Verdict | undefined>;
+
+/** The loop's per-request inputs. */
+export interface LoopContext {
+  clock: Clock;
+  /** Aborted when the client leaves or the request deadline passes. */
+  signal: AbortSignal;
+  /** Clock time by which the request must be answered. */
+  deadlineAt: number;
+  /** True when an attempt resolves at its first token (streams), so its duration is a TTFT sample. */
+  resolvesAtFirstToken?: boolean;
+}
+
+/** The outcome of a successful loop. */
+export interface LoopResult<C, T> {
+  result: T;
+  candidate: C;
+  attempts: AttemptRecord[];
+  /** Aborts the winning attempt (for streams still being read). */
+  abort(reason?: unknown): void;
+  /** Ends the winning attempt's link to the request signal. */
+  release(): void;
+}
+
+/** Failures that move straight to the next candidate instead of retrying the same one (SPEC UP-5). */
+const MOVE_ON_REASONS = new Set(['connect_timeout', 'headers_timeout', 'first_token_timeout', 'connection_refused']);
+
+function failureKind(error: BreakwaterError): FailureKind {
+  if (error.code === 'rate_limited') return 'rate_limited';
+  if (error.code === 'upstream_timeout') return 'timeout';
+  return 'error';
+}
+
+/** What the loop does after a failed attempt. */
+type Next = 'retry' | 'next_candidate' | 'stop';
+
+function decide(error: BreakwaterError): Next {
+  if (error.code === 'context_length_exceeded') return 'next_candidate';
+  if (!error.retryable) return 'stop';
+  if (error.details.reason !== undefined && MOVE_ON_REASONS.has(error.details.reason)) return 'next_candidate';
+  return 'retry';
+}
+
+interface Running<T> {
+  promise: Promise<{ ok: true; value: T } | { ok: false; error: BreakwaterError }>;
+  controller: AbortController;
+  unlink: () => void;
+  record: AttemptRecord;
+}
+
+/**
+ * Tries candidates in order with retries, backoff, budgets, breakers, validation and optional
+ * hedging, until one produces an acceptable result or nothing is left. A connect, header or
+ * first-token timeout moves on at once, so a silent provider costs one timeout, not three.
+ */
+export async function runAttemptLoop<C extends LoopCandidate, T>(
+  candidates: readonly C[],
+  policy: AttemptPolicy<C>,
+  ctx: LoopContext,
+  attempt: AttemptFn<C, T>,
+  check: CheckFn<T>,
+  onDiscard?: (result: T) => void,
+): Promise<LoopResult<C, T>> {
+  const attempts: AttemptRecord[] = [];
+  let lastError: BreakwaterError | undefined;
+  let index = 0;
+  let retryIndex = 0;
+  let current: C | undefined;
+  const semanticReasons: string[] = [];
+  let admitted = 0;
+  let tried = 0;
+
+  const nextAdmitted = (): C | undefined => {
+    while (index < candidates.length) {
+      const candidate = candidates[index++]!;
+      const verdict = policy.admit(candidate);
+      if (verdict === 'allowed' || verdict === 'probe') {
+        admitted++;
+        return candidate;
+      }
+      const now = ctx.clock.now();
+      attempts.push({ deployment: candidate.deployment, startedAt: now, endedAt: now, outcome: 'skipped', reason: verdict.skip });
+    }
+    return undefined;
+  };
+
+  // `current` holds an admission (breaker probe or bulkhead slot) until its attempt is reported;
+  // every way out of the loop gives an unused one back.
+  current = nextAdmitted();
+  while (current) {
+    if (ctx.signal.aborted) {
+      policy.report(current, { kind: 'abandoned' });
+      throw abortError(ctx.signal);
+    }
+    if (tried >= policy.maxAttempts) {
+      policy.report(current, { kind: 'abandoned' });
+      break;
+    }
+    if (retryIndex === 0) policy.onFirstAttempt(current);
+    const running = start(current, ctx, attempt, false);
+    attempts.push(running.record);
+    const before = attempts.length;
+    const settled = await settleWithHedge(running, current, candidates, policy, ctx, attempt, attempts, nextAdmitted);
+    tried += 1 + attempts.length - before;
+    const { winner, outcome, candidate } = settled;
+    current = candidate;
+    if (outcome.ok) {
+      const verdict = await check(outcome.value);
+      if (!verdict || verdict.ok) {
+        winner.record.outcome = 'success';
+        winner.record.endedAt = ctx.clock.now();
+        const elapsed = winner.record.endedAt - winner.record.startedAt;
+        policy.report(candidate, ctx.resolvesAtFirstToken ? { kind: 'success', ttftMs: elapsed } : { kind: 'success' });
+        return { result: outcome.value, candidate, attempts, abort: (r) => winner.controller.abort(r), release: winner.unlink };
+      }
+      onDiscard?.(outcome.value);
+      winner.controller.abort();
+      winner.unlink();
+      winner.record.outcome = 'semantic_failure';
+      winner.record.reasons = verdict.reasons;
+      winner.record.endedAt = ctx.clock.now();
+      semanticReasons.push(...verdict.reasons.map((r) => `${candidate.deployment}: ${r}`));
+      lastError = new BreakwaterError('semantic_validation_failed', `the answer failed validation: ${verdict.reasons.join('; ')}`);
+      policy.report(candidate, { kind: 'failure', failure: 'semantic', error: lastError });
+      current = nextAdmitted();
+      retryIndex = 0;
+      continue;
+    }
+    const error = outcome.error;
+    winner.unlink();
+    if (ctx.signal.aborted) {
+      policy.report(candidate, { kind: 'abandoned' });
+      throw abortError(ctx.signal);
+    }
+    lastError = error;
+    policy.report(candidate, { kind: 'failure', failure: failureKind(error), error });
+    const next = decide(error);
+    if (next === 'stop') throw finalError(error, candidate, attempts);
+    if (next === 'retry' && retryIndex + 1 < policy.maxAttemptsPerDeployment(candidate)) {
+      const wait = policy.retryDelayMs(error, retryIndex, candidate);
+      const remaining = ctx.deadlineAt - ctx.clock.now();
+      if (wait <= policy.maxWaitMs && wait < remaining) {
+        await ctx.clock.sleep(wait, ctx.signal).catch(() => {});
+        // Asked after the wait, so the breaker and budget judge the moment of the retry.
+        if (!ctx.signal.aborted && policy.allowRetry(candidate)) {
+          retryIndex++;
+          continue;
+        }
+      }
+    }
+    current = nextAdmitted();
+    retryIndex = 0;
+  }
+  if (lastError === undefined) {
+    const reason = admitted === 0 && attempts.length > 0 ? 'every deployment is unavailable (circuit open or at capacity)' : 'no deployment could serve this request';
+    throw new BreakwaterError('upstream_unavailable', reason, { reason: admitted === 0 ? 'breaker_open' : 'no_candidate', attempts: attempts.length });
+  }
+  if (semanticReasons.length > 0 && lastError.code === 'semantic_validation_failed') {
+    throw new BreakwaterError('semantic_validation_failed', `no candidate gave a valid answer: ${semanticReasons.join('; ')}`, {
+      attempts: attempts.length,
+      reason: 'validation',
+    });
+  }
+  throw finalError(lastError, undefined, attempts);
+}
+
+function start<C extends LoopCandidate, T>(candidate: C, ctx: LoopContext, attempt: AttemptFn<C, T>, hedged: boolean): Running<T> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(ctx.signal.reason);
+  if (ctx.signal.aborted) controller.abort(ctx.signal.reason);
+  else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const unlink = () => ctx.signal.removeEventListener('abort', onAbort);
+  const startedAt = ctx.clock.now();
+  const record: AttemptRecord = { deployment: candidate.deployment, startedAt, endedAt: startedAt, outcome: 'error', hedged: hedged || undefined };
+  const timeouts = clampTimeouts(candidate.timeouts, ctx.deadlineAt - startedAt);
+  const promise = attempt(candidate, controller.signal, timeouts).then(
+    (value) => ({ ok: true as const, value }),
+    (thrown: unknown) => {
+      const error = toBreakwaterError(thrown);
+      record.endedAt = ctx.clock.now();
+      record.errorCode = error.code;
+      record.reason = error.details.reason;
+      record.upstreamStatus = error.details.upstreamStatus;
+      return { ok: false as const, error };
+    },
+  );
+  return { promise, controller, unlink, record };
+}
+
+/**
+ * Waits for an attempt; with hedging on, starts the next admitted candidate when the first is
+ * late and keeps whichever answers first, aborting the other (SPEC UP-17).
+ */
+async function settleWithHedge<C extends LoopCandidate, T>(
+  first: Running<T>,
+  candidate: C,
+  candidates: readonly C[],
+  policy: AttemptPolicy<C>,
+  ctx: LoopContext,
+  attempt: AttemptFn<C, T>,
+  attempts: AttemptRecord[],
+  nextAdmitted: () => C | undefined,
+): Promise<{ winner: Running<T>; outcome: Awaited<Running<T>['promise']>; candidate: C }> {
+  const hedgeAfter = policy.hedgeAfterMs;
+  if (hedgeAfter === undefined || candidates.length < 2) return { winner: first, outcome: await first.promise, candidate };
+  const timer = new AbortController();
+  const late = ctx.clock.sleep(hedgeAfter, timer.signal).then(
+    () => 'late' as const,
+    () => 'cancelled' as const,
+  );
+  const early = await Promise.race([first.promise.then((o) => ({ o })), late]);
+  timer.abort();
+  if (typeof early === 'object') return { winner: first, outcome: early.o, candidate };
+  const second = early === 'late' ? nextAdmitted() : undefined;
+  if (!second) return { winner: first, outcome: await first.promise, candidate };
+  policy.onFirstAttempt(second);
+  const hedge = start(second, ctx, attempt, true);
+  attempts.push(hedge.record);
+  const racers = [
+    first.promise.then((o) => ({ o, r: first, c: candidate })),
+    hedge.promise.then((o) => ({ o, r: hedge, c: second })),
+  ];
+  let settled = await Promise.race(racers);
+  if (!settled.o.ok) {
+    // The faster one failed: the other may still answer.
+    const other = settled.r === first ? racers[1]! : racers[0]!;
+    policy.report(settled.c, { kind: 'failure', failure: failureKind(settled.o.error), error: settled.o.error });
+    settled.r.unlink();
+    settled = await other;
+  } else {
+    const loser = settled.r === first ? hedge : first;
+    const loserCandidate = settled.r === first ? second : candidate;
+    loser.controller.abort(new BreakwaterError('upstream_error', 'hedged attempt lost the race', { reason: 'hedge_lost', retryable: false }));
+    loser.unlink();
+    loser.record.outcome = 'error';
+    loser.record.reason = 'hedge_lost';
+    loser.record.endedAt = ctx.clock.now();
+    policy.report(loserCandidate, { kind: 'abandoned' });
+  }
+  return { winner: settled.r, outcome: settled.o, candidate: settled.c };
+}
+
+/** No per-attempt timeout may outlast what is left of the request deadline (never below 1 ms: undici reads 0 as none). */
+export function clampTimeouts(timeouts: AttemptTimeouts, remainingMs: number): AttemptTimeouts {
+  const cap = Math.max(1, Math.floor(remainingMs));
+  const { connectMs, headersMs, firstTokenMs, idleMs, totalMs } = timeouts;
+  if (connectMs <= cap && headersMs <= cap && firstTokenMs <= cap && idleMs <= cap && totalMs <= cap) return timeouts;
+  return {
+    connectMs: Math.min(connectMs, cap),
+    headersMs: Math.min(headersMs, cap),
+    firstTokenMs: Math.min(firstTokenMs, cap),
+    idleMs: Math.min(idleMs, cap),
+    totalMs: Math.min(totalMs, cap),
+  };
+}
+
+function abortError(signal: AbortSignal): BreakwaterError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof BreakwaterError) return reason;
+  return new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false });
+}
+
+function finalError(error: BreakwaterError, candidate: LoopCandidate | undefined, attempts: AttemptRecord[]): BreakwaterError {
+  const tried = attempts.filter((a) => a.outcome !== 'skipped').length;
+  return error.withDetails({ deployment: error.details.deployment ?? candidate?.deployment, attempts: tried });
+}
+
+/** A policy with no breakers, budgets or waits: each candidate once, in order. */
+export function passThroughPolicy<C extends LoopCandidate>(): AttemptPolicy<C> {
+  return {
+    maxAttempts: Number.MAX_SAFE_INTEGER,
+    maxAttemptsPerDeployment: () => 1,
+    maxWaitMs: 0,
+    admit: () => 'allowed',
+    onFirstAttempt: () => {},
+    allowRetry: () => false,
+    retryDelayMs: () => 0,
+    report: () => {},
+  };
+}
