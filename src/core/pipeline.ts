@@ -187,3 +187,20 @@ export function collectResponse(parts: Iterable<StreamPart>): CanonicalResponse 
   }
   return response;
 }
+
+/** Replays a complete response as stream parts (idempotent replays of streamed requests). */
+export function responseToParts(response: CanonicalResponse): StreamPart[] {
+  const parts: StreamPart[] = [{ type: 'start', id: response.id, model: response.model }];
+  let toolIndex = 0;
+  for (const part of response.content) {
+    if (part.type === 'text') parts.push({ type: 'text-delta', text: part.text });
+    else if (part.type === 'reasoning') parts.push({ type: 'reasoning-delta', text: part.text, ...(part.signature ? { signature: part.signature } : {}) });
+    else {
+      parts.push({ type: 'tool-call-start', index: toolIndex, id: part.id, name: part.name });
+      parts.push({ type: 'tool-call-delta', index: toolIndex++, argumentsDelta: part.arguments });
+    }
+  }
+  parts.push({ type: 'usage', usage: response.usage });
+  parts.push({ type: 'finish', finishReason: response.finishReason, usage: response.usage, ...(response.rawFinishReason ? { rawFinishReason: response.rawFinishReason } : {}) });
+  return parts;
+}

@@ -10,6 +10,11 @@ export class PartBroadcast {
   private ended = false;
   private wake: Array<() => void> = [];
 
+  /** Every part so far. */
+  get received(): readonly StreamPart[] {
+    return this.parts;
+  }
+
   /** Appends a part and wakes subscribers. */
   push(part: StreamPart): void {
     this.parts.push(part);

@@ -1,18 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BreakwaterError } from '../core/errors.js';
 import { randomHex128 } from '../core/ids.js';
-import type { CanonicalRequest } from '../core/types.js';
-import type { Gateway, GenerateResult, RequestContext, StreamSession } from '../gateway/gateway.js';
+import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../core/types.js';
+import type { Gateway, GenerateResult, RequestContext } from '../gateway/gateway.js';
+import { validateIdempotencyKey, type IdempotencyCoordinator } from '../gateway/idempotency.js';
 import { formatSseEvent } from '../protocols/sse.js';
 import type { KeyRecord } from '../store/interfaces.js';
 import type { ChatCodec } from './chat-codecs.js';
 import { readJsonBody, sendJson } from './http-io.js';
+import { handleIdempotentCompletion } from './idempotent-completion.js';
 import { tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
 
 /** What a completion handler needs from the server. */
 export interface CompletionHandlerDeps {
   gateway: () => Gateway;
   maxBodyBytes: number;
+  idempotency: IdempotencyCoordinator;
 }
 
 /** Per-request facts the server has already established. */
@@ -56,32 +59,63 @@ export async function handleCompletion(
     endUser: request.user ?? request.metadata?.user_id,
     timeoutMs: timeoutFor(req),
   };
+  const idempotencyKey = validateIdempotencyKey(singleHeader(req, 'idempotency-key'));
+  if (idempotencyKey !== undefined) {
+    await handleIdempotentCompletion(codec, deps, res, { body, request, ctx, key: idempotencyKey, owner: info.key });
+    return;
+  }
   const gateway = deps.gateway();
   if (!request.stream) {
     const result = await gateway.generate(request, ctx);
-    const payload = codec.toResponse({ ...result.response, id: codec.idPrefix + randomHex128() }, request.model);
-    sendJson(res, 200, payload, metaHeaders(result));
+    sendCompletion(codec, res, request, result.response, metaHeaders(result));
     return;
   }
   const session = await gateway.stream(request, ctx);
-  await writeStream(codec, res, request, session, info.signal);
+  const onAbort = () => session.abort(info.signal.reason);
+  info.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await writeStream(codec, res, request, session.parts, metaHeaders(session), info.signal);
+  } finally {
+    info.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Sends a complete answer in the client's dialect. */
+export function sendCompletion(codec: ChatCodec, res: ServerResponse, request: CanonicalRequest, response: CanonicalResponse, headers: Record<string, string>): void {
+  sendJson(res, 200, codec.toResponse({ ...response, id: codec.idPrefix + randomHex128() }, request.model), headers);
+}
+
+function singleHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** The headers every served answer carries (SPEC API-9, API-3). */
-export function metaHeaders(result: Pick<GenerateResult, 'servedBy' | 'attempts' | 'overheadMs' | 'droppedParams'>): Record<string, string> {
+export function metaHeaders(result: Pick<GenerateResult, 'servedBy' | 'overheadMs' | 'droppedParams' | 'attempts'>): Record<string, string> {
+  let attempts = 0;
+  for (const attempt of result.attempts) if (attempt.outcome !== 'skipped') attempts++;
   const headers: Record<string, string> = {
     'x-breakwater-served-by': result.servedBy,
-    'x-breakwater-attempts': String(result.attempts.length),
+    'x-breakwater-attempts': String(attempts),
     'x-breakwater-overhead-ms': result.overheadMs.toFixed(3),
   };
   if (result.droppedParams.length > 0) headers['x-breakwater-dropped-params'] = result.droppedParams.join(',');
   return headers;
 }
 
-async function writeStream(codec: ChatCodec, res: ServerResponse, request: CanonicalRequest, session: StreamSession, signal: AbortSignal): Promise<void> {
-  const onAbort = () => session.abort(signal.reason);
-  signal.addEventListener('abort', onAbort, { once: true });
-  res.writeHead(200, { ...SSE_HEADERS, ...metaHeaders(session) });
+/**
+ * Writes parts as SSE in the client's dialect, one write per part so every event leaves whole and
+ * at once (SPEC ST-6), waiting for the socket when it is full. Stops when the client leaves.
+ */
+export async function writeStream(
+  codec: ChatCodec,
+  res: ServerResponse,
+  request: CanonicalRequest,
+  parts: AsyncIterable<StreamPart>,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<void> {
+  res.writeHead(200, { ...SSE_HEADERS, ...headers });
   const encoder = codec.createEncoder({
     id: codec.idPrefix + randomHex128(),
     publicModel: request.model,
@@ -89,7 +123,7 @@ async function writeStream(codec: ChatCodec, res: ServerResponse, request: Canon
     includeUsage: Boolean(request.includeUsage),
   });
   try {
-    for await (const part of session.parts) {
+    for await (const part of parts) {
       const events = encoder.encode(part);
       if (events.length === 0) continue;
       let chunk = '';
@@ -98,7 +132,6 @@ async function writeStream(codec: ChatCodec, res: ServerResponse, request: Canon
       if (signal.aborted) break;
     }
   } finally {
-    signal.removeEventListener('abort', onAbort);
     if (!res.writableEnded) res.end();
   }
 }

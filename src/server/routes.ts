@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway, RequestContext } from '../gateway/gateway.js';
+import type { IdempotencyCoordinator } from '../gateway/idempotency.js';
 import { parseOpenAIEmbeddingRequest, toOpenAIEmbeddingResponse } from '../protocols/openai-embeddings.js';
 import type { KeyRecord, KeyScope } from '../store/interfaces.js';
 import { requireVirtualKey, type Authenticator } from './auth.js';
@@ -25,6 +26,7 @@ export interface RouteDeps {
   models: () => string[];
   readiness: () => Promise<ReadinessReport>;
   maxBodyBytes: number;
+  idempotency: IdempotencyCoordinator;
 }
 
 type Info = RequestInfo & { params: RouteParams };
@@ -38,7 +40,7 @@ function withKey(deps: RouteDeps, scope: KeyScope, handler: KeyedHandler) {
 }
 
 function completion(deps: RouteDeps, codec: ChatCodec): KeyedHandler {
-  const handlerDeps = { gateway: deps.gateway, maxBodyBytes: deps.maxBodyBytes };
+  const handlerDeps = { gateway: deps.gateway, maxBodyBytes: deps.maxBodyBytes, idempotency: deps.idempotency };
   return (req, res, info) => handleCompletion(codec, handlerDeps, req, res, info);
 }
 

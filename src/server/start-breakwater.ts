@@ -8,6 +8,7 @@ import { createRouteResolver, type ProviderRegistry, type RouteResolver } from '
 import { createResilience, type Resilience } from '../gateway/resilience-policy.js';
 import { createValidation } from '../gateway/validation.js';
 import { Gateway } from '../gateway/gateway.js';
+import { IdempotencyCoordinator } from '../gateway/idempotency.js';
 import { LedgerWriter } from '../gateway/ledger-writer.js';
 import { createProviderRegistry } from '../gateway/provider-registry.js';
 import type { Stores } from '../store/interfaces.js';
@@ -95,6 +96,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     gateway: () => gateway,
     models: () => resolver.models(),
     maxBodyBytes: config.server.maxBodyBytes,
+    idempotency: new IdempotencyCoordinator(stores.idempotency, { ttlMs: config.routes.idempotency.ttlMs, clock, onStoreError: (err) => logger.error({ err }, 'idempotency store failed') }),
     readiness: async () => {
       try {
         await stores.ping();
