@@ -27,6 +27,11 @@ models:
       - { provider: sim, model: sim-fast }
       - { provider: sim-b, model: sim-fast }
     validators: [{ type: refusal }]
+  hedged:
+    deployments:
+      - { provider: sim, model: sim-fast }
+      - { provider: sim-b, model: sim-fast }
+    hedge: { afterMs: 1000 }
 routes:
   defaults:
     timeouts: { headersMs: 5000, firstTokenMs: 5000, idleMs: 3000 }
@@ -216,6 +221,24 @@ describe('fallbacks and timeouts', () => {
   });
 });
 
+describe('hedging', () => {
+  test('without a first token by hedge.afterMs the next candidate starts, and the first to answer wins', async () => {
+    primary.engine.setFaults('slow-first-token:ms=4000');
+    const started = clock.now();
+    const { response } = await complete('hedged');
+    assert.equal(response.headers.get('x-breakwater-served-by'), 'sim-b/sim-fast');
+    assert.equal(response.headers.get('x-breakwater-attempts'), '2');
+    assert.equal(fallback.getJournal()[0]!.time - started, 1000, 'the hedge started at afterMs');
+    assert.ok(clock.now() - started < 4000, 'the slow primary was not waited for');
+  });
+
+  test('a primary that answers before afterMs is never hedged', async () => {
+    const { response } = await complete('hedged');
+    assert.equal(response.headers.get('x-breakwater-served-by'), 'sim/sim-fast');
+    assert.equal(fallback.getJournal().length, 0);
+  });
+});
+
 describe('streams', () => {
   test('a stream cut after content ends with an in-band error, never a clean end, and no fallback splice', async () => {
     primary.engine.setFaults('cut:after=3');
@@ -277,6 +300,15 @@ describe('validators and breakers', () => {
     const { response } = await complete('chain', { response_format: { type: 'json_object' } });
     assert.equal(response.headers.get('x-breakwater-served-by'), 'sim-b/sim-fast');
     assert.equal(primary.getJournal().length, 0, 'an open breaker costs no network call');
+
+    const asAdmin = { authorization: `Bearer ${gateway.adminKey}` };
+    const state = (await (await fetch(`${gateway.url}/admin/breakers`, { headers: asAdmin })).json()) as { breakers: Record<string, { state: string }> };
+    assert.equal(state.breakers['sim/sim-fast']?.state, 'open');
+    const refused = await fetch(`${gateway.url}/admin/breakers`, { headers: { authorization: `Bearer ${gateway.key}` } });
+    assert.equal(refused.status, 401, 'a virtual key cannot read admin state');
+    const reset = await fetch(`${gateway.url}/admin/breakers/${encodeURIComponent('sim/sim-fast')}/reset`, { method: 'POST', headers: asAdmin });
+    assert.equal(reset.status, 200);
+    assert.equal(gateway.app.resilience.breakers.get('sim/sim-fast').state, 'closed');
   });
 
   test('a primary down for 60 s serves again within 30 s of recovering', async () => {

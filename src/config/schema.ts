@@ -98,6 +98,8 @@ export const resilienceSchema = z
     contextFallback: z.string().min(1).optional(),
     /** The request deadline; `x-breakwater-timeout-ms` may shorten it, never lengthen it. */
     deadlineMs: positiveInt.optional(),
+    /** Stream from upstreams even for non-streamed requests, so first-token and idle timeouts apply. */
+    streamUpstream: z.boolean().optional(),
     /** Concurrency cap per deployment and its queue (SPEC UP-15); off when absent. */
     bulkhead: z.object({ maxConcurrent: positiveInt, maxQueue: nonNegativeInt.default(0) }).strict().optional(),
   })
@@ -198,6 +200,7 @@ export const configSchema = z
             validators: z.array(validatorSchema).default([]),
             autoValidators: z.boolean().default(true),
             deadlineMs: positiveInt.default(600_000),
+            streamUpstream: z.boolean().default(true),
           })
           .strict()
           .prefault({}),

@@ -1,5 +1,6 @@
 import { runAttemptLoop, type AttemptPolicy, type AttemptRecord, type Verdict } from './attempt-loop.js';
 import type { Clock } from './clock.js';
+import { BreakwaterError } from './errors.js';
 import type { AttemptTimeouts, CallContext, ProviderAdapter } from './provider.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart } from './types.js';
 
@@ -26,6 +27,12 @@ export interface PipelineContext<C extends Candidate = Candidate> {
   /** Extra upstream headers (trace context, simulator faults). */
   headers?: Record<string, string>;
   policy: AttemptPolicy<C>;
+  /**
+   * Ask upstreams for a stream even when the client wants one JSON answer, and assemble it here:
+   * first-token and idle timeouts then guard non-streamed requests too, so a silent upstream costs
+   * one first-token timeout instead of the whole deadline.
+   */
+  streamUpstream?: boolean;
   /** Semantic checks of a complete answer (validators). */
   validate?: (response: CanonicalResponse) => Verdict | undefined | Promise<Verdict | undefined>;
 }
@@ -65,11 +72,29 @@ export async function executeGenerate<C extends Candidate>(request: CanonicalReq
     candidates,
     ctx.policy,
     ctx,
-    (candidate, signal, timeouts) => candidate.adapter.generate(request, callContext(candidate, ctx as PipelineContext<never>, signal, timeouts)),
+    (candidate, signal, timeouts) => {
+      const context = callContext(candidate, ctx as PipelineContext<never>, signal, timeouts);
+      return ctx.streamUpstream ? generateViaStream(candidate.adapter, request, context) : candidate.adapter.generate(request, context);
+    },
     (response) => ctx.validate?.(response),
   );
   outcome.release();
   return { response: outcome.result, candidate: outcome.candidate, attempts: outcome.attempts, upstreamMs: ctx.clock.now() - startedAt };
+}
+
+/** Reads a whole upstream stream into one answer; a stream that never finishes is an error. */
+async function generateViaStream(adapter: ProviderAdapter, request: CanonicalRequest, context: CallContext): Promise<CanonicalResponse> {
+  const parts: StreamPart[] = [];
+  let finished = false;
+  for await (const part of adapter.stream(request, context)) {
+    parts.push(part);
+    if (part.type === 'finish') finished = true;
+  }
+  if (!finished) throw new BreakwaterError('upstream_error', 'the upstream stream ended without finishing', { reason: 'stream_truncated' });
+  const response = collectResponse(parts);
+  const start = parts[0];
+  if (start?.type === 'start' && start.rateLimit) response.rateLimit = start.rateLimit;
+  return response;
 }
 
 /** An opened upstream stream, read up to its first content part. */

@@ -176,6 +176,7 @@ export class Gateway {
       deadlineAt: this.deps.clock.now() + deadlineMs,
       headers: ctx.upstreamHeaders,
       policy: route.policy,
+      streamUpstream: route.streamUpstream,
       validate: this.deps.validation?.(route, request),
     };
     return { route, pipeline, deadline };

@@ -26,6 +26,7 @@ export interface ResolvedRoute {
   validators: readonly ValidatorConfig[];
   autoValidators: boolean;
   deadlineMs: number;
+  streamUpstream: boolean;
 }
 
 /** The adapters of the configured providers. */
@@ -119,6 +120,7 @@ export function createRouteResolver(config: Config, registry: ProviderRegistry, 
       validators: [...defaults.validators, ...(settings.validators ?? [])],
       autoValidators: settings.autoValidators ?? defaults.autoValidators,
       deadlineMs: settings.deadlineMs ?? defaults.deadlineMs,
+      streamUpstream: settings.streamUpstream ?? defaults.streamUpstream,
     };
   }
 

@@ -1,6 +1,8 @@
 import type { Verdict } from '../core/pipeline.js';
 import type { CanonicalRequest, CanonicalResponse } from '../core/types.js';
-import { createValidators, runValidators } from '../validation/validators.js';
+import { ConfigError, type ConfigIssue } from '../config/config-error.js';
+import type { Config, ValidatorConfig } from '../config/schema.js';
+import { checkValidatorConfig, createValidators, runValidators } from '../validation/validators.js';
 import type { ValidationFactory } from './gateway.js';
 import type { ResolvedRoute } from './route-resolver.js';
 
@@ -15,4 +17,21 @@ export function createValidation(): ValidationFactory {
     if (validators.length === 0) return undefined;
     return (response: CanonicalResponse): Promise<Verdict> => runValidators(validators, response, request);
   };
+}
+
+/**
+ * Checks every configured validator once at start (bad regexes, schemas that do not compile), so a
+ * mistake is a config error naming its path instead of a failure on every request.
+ */
+export function checkConfiguredValidators(config: Config): void {
+  const issues: ConfigIssue[] = [];
+  const check = (validators: readonly ValidatorConfig[] | undefined, path: Array<string | number>) => {
+    validators?.forEach((validator, index) => {
+      const problem = checkValidatorConfig(validator);
+      if (problem) issues.push({ path: [...path, index], message: problem, hint: 'fix or remove this validator' });
+    });
+  };
+  check(config.routes.defaults.validators, ['routes', 'defaults', 'validators']);
+  for (const [name, model] of Object.entries(config.models)) if (typeof model === 'object') check(model.validators, ['models', name, 'validators']);
+  if (issues.length > 0) throw new ConfigError(issues);
 }

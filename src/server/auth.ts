@@ -38,3 +38,14 @@ export async function requireVirtualKey(req: IncomingMessage, authenticate: Auth
   }
   return record;
 }
+
+/** Authenticates an admin route: an admin key (`bwa_…`) is required; `write` needs a non-read-only one. */
+export async function requireAdminKey(req: IncomingMessage, authenticate: Authenticator, access: 'read' | 'write'): Promise<KeyRecord> {
+  const key = presentedKey(req);
+  if (!key) throw new BreakwaterError('invalid_api_key', 'no admin key; send it as "Authorization: Bearer bwa_…"');
+  const record = await authenticate(key);
+  if (!record || record.kind !== 'admin') throw new BreakwaterError('invalid_api_key', 'this route needs a valid admin key (bwa_…)');
+  const canWrite = record.scopes.includes('admin');
+  if (access === 'write' && !canWrite) throw new BreakwaterError('permission_denied', 'this admin key is read-only');
+  return record;
+}

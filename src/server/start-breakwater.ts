@@ -6,7 +6,7 @@ import { loadConfig, type ConfigOverrides } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { createRouteResolver, type ProviderRegistry, type RouteResolver } from '../gateway/route-resolver.js';
 import { createResilience, type Resilience } from '../gateway/resilience-policy.js';
-import { createValidation } from '../gateway/validation.js';
+import { checkConfiguredValidators, createValidation } from '../gateway/validation.js';
 import { Gateway } from '../gateway/gateway.js';
 import { IdempotencyCoordinator } from '../gateway/idempotency.js';
 import { LedgerWriter } from '../gateway/ledger-writer.js';
@@ -16,6 +16,7 @@ import { openStores } from '../store/stores.js';
 import { loadOrCreatePepper } from '../tenancy/key-hash.js';
 import { createKeyService, type KeyService } from '../tenancy/key-service.js';
 import { createHttpServer } from './http-server.js';
+import { registerAdminRoutes } from './admin-routes.js';
 import { registerRoutes } from './routes.js';
 
 /** How to start a gateway in this process. */
@@ -45,6 +46,8 @@ export interface RunningBreakwater {
   /** Drains requests (up to `server.drainMs`), flushes the ledger and closes stores. */
   close(): Promise<void>;
 }
+
+const IDEMPOTENCY_SWEEP_MS = 10 * 60_000;
 
 /** Secrets never reach the logs (SPEC OBS-4, SEC-1). */
 const REDACT_PATHS = ['apiKey', '*.apiKey', 'key', '*.key', 'headers.authorization', 'headers["x-api-key"]', 'authorization'];
@@ -76,6 +79,7 @@ function discoverModels(config: Config, registry: ProviderRegistry, resolver: Ro
 export async function startBreakwater(options: StartOptions = {}): Promise<RunningBreakwater> {
   const env = options.env ?? process.env;
   const config = options.config ?? loadConfig({ path: options.configPath, env, overrides: options.overrides });
+  checkConfiguredValidators(config);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.server.logLevel);
   const dataDir = resolve(config.server.dataDir);
@@ -90,13 +94,24 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const resolver = createRouteResolver(config, registry, resilience.createPolicy);
   const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation() });
 
+  const idempotency = new IdempotencyCoordinator(stores.idempotency, {
+    ttlMs: config.routes.idempotency.ttlMs,
+    clock,
+    onStoreError: (err) => logger.error({ err }, 'idempotency store failed'),
+  });
+  // Expired idempotency keys are swept in the background, never on a request.
+  const sweeper = setInterval(() => {
+    idempotency.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'idempotency sweep failed'));
+  }, IDEMPOTENCY_SWEEP_MS);
+  sweeper.unref();
+
   const http = createHttpServer(config.server, logger);
   registerRoutes(http, {
     authenticate: (key) => keys.authenticate(key),
     gateway: () => gateway,
     models: () => resolver.models(),
     maxBodyBytes: config.server.maxBodyBytes,
-    idempotency: new IdempotencyCoordinator(stores.idempotency, { ttlMs: config.routes.idempotency.ttlMs, clock, onStoreError: (err) => logger.error({ err }, 'idempotency store failed') }),
+    idempotency,
     readiness: async () => {
       try {
         await stores.ping();
@@ -106,6 +121,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
       }
     },
   });
+  registerAdminRoutes(http, { authenticate: (key) => keys.authenticate(key), breakers: () => resilience.breakers });
   const address = await http.listen(config.server.port, config.server.host);
   discoverModels(config, registry, resolver, logger);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -124,6 +140,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     bootstrapKeys,
     close() {
       closing ??= (async () => {
+        clearInterval(sweeper);
         await http.drain(config.server.drainMs);
         await ledger.close();
         await registry.close();
