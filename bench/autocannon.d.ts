@@ -11,6 +11,8 @@ declare module 'autocannon' {
     pipelining?: number;
     duration?: number;
     timeout?: number;
+    /** ms between samples; a run also ends only on a sample tick. */
+    sampleInt?: number;
     overallRate?: number;
   }
 

@@ -34,10 +34,6 @@ export interface FixedRateOptions {
 /** Bounds the load on a target that falls behind: beyond this, scheduled sends are skipped. */
 export const IN_FLIGHT_CAP = 256;
 
-function newTally(latencies: SampleList | undefined): Tally {
-  return { shed: 0, ok: 0, failures: 0, inFlight: 0, maxInFlight: 0, latencies };
-}
-
 interface Tally {
   shed: number;
   ok: number;
@@ -45,6 +41,10 @@ interface Tally {
   inFlight: number;
   maxInFlight: number;
   latencies: SampleList | undefined;
+}
+
+function newTally(latencies: SampleList | undefined): Tally {
+  return { shed: 0, ok: 0, failures: 0, inFlight: 0, maxInFlight: 0, latencies };
 }
 
 async function sendOne(pool: Pool, target: HttpTarget, body: string, tally: Tally): Promise<void> {

@@ -44,6 +44,9 @@ function cannon(target: HttpTarget, body: string, connections: number, durationS
     connections,
     duration: durationS,
     timeout: 30,
+    // A run ends on the first sample tick after `duration`; the default 1 s tick rounds every
+    // window (and warm-up) up to whole seconds.
+    sampleInt: 100,
   });
   if (counted) {
     // autocannon's own histogram has 1 ms resolution; sub-millisecond overhead needs the raw times.

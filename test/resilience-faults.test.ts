@@ -32,6 +32,15 @@ models:
       - { provider: sim, model: sim-fast }
       - { provider: sim-b, model: sim-fast }
     hedge: { afterMs: 1000 }
+  capped:
+    deployments:
+      - { provider: sim, model: sim-fast }
+      - { provider: sim-b, model: sim-fast }
+    validators: [{ type: refusal }]
+    retry: { maxSpendMicros: 1 }
+  guarded:
+    deployments: [{ provider: sim, model: sim-fast }]
+    degeneration: { maxChars: 40 }
 routes:
   defaults:
     timeouts: { headersMs: 5000, firstTokenMs: 5000, idleMs: 3000 }
@@ -249,6 +258,14 @@ describe('streams', () => {
     assert.equal(fallback.getJournal().length, 0, 'nothing was spliced on from another model');
   });
 
+  test('the degeneration guard cuts a runaway stream with an in-band semantic error', async () => {
+    const stream = await streamText('guarded');
+    assert.ok(stream.text.length > 0 && stream.text.length <= 80, `streamed ${stream.text.length} chars before the cut`);
+    assert.equal((stream.error as { code: string; reason: string }).code, 'semantic_validation_failed');
+    assert.equal((stream.error as { reason: string }).reason, 'degenerate');
+    assert.ok(!stream.raw.includes('data: [DONE]'));
+  });
+
   test('a stream that stalls is cut at the idle limit with an in-band timeout', async () => {
     primary.engine.setFaults('stall:after=2');
     const stream = await streamText('solo');
@@ -270,6 +287,14 @@ describe('validators and breakers', () => {
     primary.engine.setFaults('refusal');
     const { response } = await complete('strict');
     assert.equal(response.headers.get('x-breakwater-served-by'), 'sim-b/sim-fast');
+  });
+
+  test('the per-request spend cap stops trying once rejected answers cost that much', async () => {
+    primary.engine.setFaults('refusal');
+    const error = await failure('capped');
+    assert.equal(error.status, 502);
+    assert.equal((error.error as { code: string }).code, 'semantic_validation_failed');
+    assert.equal(fallback.getJournal().length, 0, 'the fallback was not paid for');
   });
 
   test('invalid JSON in JSON mode moves on; when every candidate fails the error lists the reasons', async () => {

@@ -100,6 +100,11 @@ export const resilienceSchema = z
     deadlineMs: positiveInt.optional(),
     /** Stream from upstreams even for non-streamed requests, so first-token and idle timeouts apply. */
     streamUpstream: z.boolean().optional(),
+    /** Degeneration guard (SPEC SA-7): cut output that loops or runs past `maxChars`; off when absent. */
+    degeneration: z
+      .object({ windowTokens: positiveInt.optional(), repeats: positiveInt.optional(), maxChars: positiveInt.optional() })
+      .strict()
+      .optional(),
     /** Concurrency cap per deployment and its queue (SPEC UP-15); off when absent. */
     bulkhead: z.object({ maxConcurrent: positiveInt, maxQueue: nonNegativeInt.default(0) }).strict().optional(),
   })

@@ -58,6 +58,10 @@ export interface AttemptPolicy<C extends LoopCandidate> {
   report(candidate: C, outcome: AttemptOutcome): void;
   /** Start the next candidate too when the first token is this late (hedging); undefined = off. */
   hedgeAfterMs?: number | undefined;
+  /** Stop once rejected answers of one request cost this much (micro-USD, SPEC UP-7); undefined = no cap. */
+  maxSpendMicros?: number | undefined;
+  /** What a rejected answer cost. */
+  costOf?(candidate: C, result: unknown): number;
 }
 
 /** One attempt on one candidate. Rejects with a BreakwaterError; `signal` aborts it. */
@@ -135,6 +139,7 @@ export async function runAttemptLoop<C extends LoopCandidate, T>(
   const semanticReasons: string[] = [];
   let admitted = 0;
   let tried = 0;
+  let spent = 0;
 
   const nextAdmitted = (): C | undefined => {
     while (index < candidates.length) {
@@ -188,6 +193,8 @@ export async function runAttemptLoop<C extends LoopCandidate, T>(
       semanticReasons.push(...verdict.reasons.map((r) => `${candidate.deployment}: ${r}`));
       lastError = new BreakwaterError('semantic_validation_failed', `the answer failed validation: ${verdict.reasons.join('; ')}`);
       policy.report(candidate, { kind: 'failure', failure: 'semantic', error: lastError });
+      spent += policy.costOf?.(candidate, outcome.value) ?? 0;
+      if (policy.maxSpendMicros !== undefined && spent >= policy.maxSpendMicros) break;
       current = nextAdmitted();
       retryIndex = 0;
       continue;

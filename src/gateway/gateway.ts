@@ -9,6 +9,7 @@ import type { LedgerWriter } from './ledger-writer.js';
 import { buildRequestRecord, ledgerStatus, type RequestOutcome } from './request-ledger.js';
 import type { PricedCandidate, ResolvedRoute, RouteResolver } from './route-resolver.js';
 import { relayStream } from './stream-relay.js';
+import { createDegenerationGuard } from '../validation/validators.js';
 
 /** Who is asking and how, for one request. */
 export interface RequestContext {
@@ -126,6 +127,7 @@ export class Gateway {
       request,
       signal: pipeline.signal,
       validate: pipeline.validate,
+      guard: route.degeneration ? createDegenerationGuard(route.degeneration) : undefined,
       onEnd: ({ usage, failure }) => {
         deadline.dispose();
         if (failure && failure.details.reason !== 'client_closed') {

@@ -1,5 +1,6 @@
 import type { AttemptPolicy } from '../core/attempt-loop.js';
 import type { Clock, Random } from '../core/clock.js';
+import type { Usage } from '../core/types.js';
 import { retryWaitMs } from '../resilience/backoff.js';
 import { Bulkhead } from '../resilience/bulkhead.js';
 import { BreakerRegistry } from '../resilience/circuit-breaker.js';
@@ -59,6 +60,11 @@ export function createResilience(defaults: BreakerConfig, clock: Clock, random: 
       maxAttemptsPerDeployment: (candidate) => candidate.retry.maxAttemptsPerDeployment,
       maxWaitMs: settings.retry.maxWaitMs,
       hedgeAfterMs: settings.hedgeAfterMs,
+      maxSpendMicros: settings.retry.maxSpendMicros,
+      costOf: (candidate, result) => {
+        const usage = (result as { usage?: Usage }).usage;
+        return usage ? candidate.price(usage).costMicros : 0;
+      },
       admit,
       onFirstAttempt: (candidate) => budgetFor(candidate).recordAttempt(),
       allowRetry(candidate) {

@@ -27,6 +27,8 @@ export interface ResolvedRoute {
   autoValidators: boolean;
   deadlineMs: number;
   streamUpstream: boolean;
+  /** Degeneration guard settings, when the alias turns it on. */
+  degeneration: ResilienceConfig['degeneration'];
 }
 
 /** The adapters of the configured providers. */
@@ -121,6 +123,7 @@ export function createRouteResolver(config: Config, registry: ProviderRegistry, 
       autoValidators: settings.autoValidators ?? defaults.autoValidators,
       deadlineMs: settings.deadlineMs ?? defaults.deadlineMs,
       streamUpstream: settings.streamUpstream ?? defaults.streamUpstream,
+      degeneration: settings.degeneration,
     };
   }
 

@@ -19,6 +19,8 @@ export interface RelayOptions {
   signal: AbortSignal;
   /** Validates the whole answer once it finished; its parts are kept only when this is set. */
   validate?: ((response: CanonicalResponse) => Promise<Verdict | undefined> | Verdict | undefined) | undefined;
+  /** Cuts the stream when output degenerates (SPEC SA-7). */
+  guard?: { push(text: string): Verdict | undefined } | undefined;
   /** Keep the assembled answer even without validation (idempotent replay). */
   keepResponse?: boolean;
   /** Called once, after the last part, with usage and outcome. */
@@ -59,9 +61,19 @@ export async function* relayStream(head: StreamPart[], rest: AsyncIterator<Strea
       const next = await rest.next();
       if (next.done) break;
       if (observe(next.value)) finish = next.value;
-      else yield next.value;
+      else {
+        const verdict = options.guard && next.value.type === 'text-delta' ? options.guard.push(next.value.text) : undefined;
+        if (verdict && !verdict.ok) {
+          void rest.return?.();
+          failure = new BreakwaterError('semantic_validation_failed', `output degenerated: ${verdict.reasons.join('; ')}`, { reason: 'degenerate' });
+          break;
+        }
+        yield next.value;
+      }
     }
-    if (finish) {
+    if (failure) {
+      // Cut by the guard: already reported below.
+    } else if (finish) {
       drainInBackground(rest);
       const verdict = options.validate ? await options.validate(collectResponse(kept!)) : undefined;
       if (verdict && !verdict.ok) {

@@ -2,7 +2,7 @@ import type { Verdict } from '../core/pipeline.js';
 import type { CanonicalRequest, CanonicalResponse } from '../core/types.js';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
 import type { Config, ValidatorConfig } from '../config/schema.js';
-import { checkValidatorConfig, createValidators, runValidators } from '../validation/validators.js';
+import { checkValidatorConfig, createDegenerationGuard, createValidators, runValidators, type Validator } from '../validation/validators.js';
 import type { ValidationFactory } from './gateway.js';
 import type { ResolvedRoute } from './route-resolver.js';
 
@@ -14,8 +14,22 @@ import type { ResolvedRoute } from './route-resolver.js';
 export function createValidation(): ValidationFactory {
   return (route: ResolvedRoute, request: CanonicalRequest) => {
     const validators = createValidators([...route.validators], { autoValidators: route.autoValidators, request });
+    if (route.degeneration) validators.push(degenerationValidator(route.degeneration));
     if (validators.length === 0) return undefined;
     return (response: CanonicalResponse): Promise<Verdict> => runValidators(validators, response, request);
+  };
+}
+
+/** The degeneration guard over a whole answer, for non-streamed requests. */
+function degenerationValidator(options: NonNullable<ResolvedRoute['degeneration']>): Validator {
+  return {
+    name: 'degeneration',
+    validate(response) {
+      const guard = createDegenerationGuard(options);
+      let verdict: Verdict | undefined;
+      for (const part of response.content) if (part.type === 'text') verdict = guard.push(part.text) ?? verdict;
+      return verdict ?? { ok: true, reasons: [] };
+    },
   };
 }
 
