@@ -21,6 +21,10 @@ export function writeBenchConfig(dir: string, simUrl: string, pacedSimUrl?: stri
   if (pacedSimUrl) lines.push(`  bench-paced: { kind: openai-compatible, baseUrl: "${pacedSimUrl}/v1", apiKey: x }`);
   lines.push('models:', `  ${BENCH_MODEL}: bench/sim-fast`);
   if (pacedSimUrl) lines.push(`  ${BENCH_MODEL_PACED}: bench-paced/sim-fast`);
+  // Direct and bare-proxy runs send non-streamed requests upstream as they are; Breakwater must
+  // do the same upstream work to be compared (its default assembles non-streamed answers from
+  // upstream streams for the sake of first-token and idle timeouts; bench:chaos measures that).
+  if (process.env.BENCH_STREAM_UPSTREAM !== '1') lines.push('routes:', '  defaults:', '    streamUpstream: false');
   const yaml = lines.join('\n') + '\n';
   writeFileSync(path, yaml);
   return path;

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import { TIMER_CANCELLED, type Clock } from './clock.js';
 import { BreakwaterError, toBreakwaterError } from './errors.js';
 import type { AttemptTimeouts } from './provider.js';
 
@@ -91,6 +91,9 @@ export interface LoopResult<C, T> {
   /** Ends the winning attempt's link to the request signal. */
   release(): void;
 }
+
+/** Why a rejected answer's attempt is aborted (its stream may still be open). */
+const DISCARDED = new BreakwaterError('semantic_validation_failed', 'the answer was rejected by validation', { reason: 'validation' });
 
 /** Failures that move straight to the next candidate instead of retrying the same one (SPEC UP-5). */
 const MOVE_ON_REASONS = new Set(['connect_timeout', 'headers_timeout', 'first_token_timeout', 'connection_refused']);
@@ -185,7 +188,7 @@ export async function runAttemptLoop<C extends LoopCandidate, T>(
         return { result: outcome.value, candidate, attempts, abort: (r) => winner.controller.abort(r), release: winner.unlink };
       }
       onDiscard?.(outcome.value);
-      winner.controller.abort();
+      winner.controller.abort(DISCARDED);
       winner.unlink();
       winner.record.outcome = 'semantic_failure';
       winner.record.reasons = verdict.reasons;
@@ -282,7 +285,7 @@ async function settleWithHedge<C extends LoopCandidate, T>(
     () => 'cancelled' as const,
   );
   const early = await Promise.race([first.promise.then((o) => ({ o })), late]);
-  timer.abort();
+  timer.abort(TIMER_CANCELLED);
   if (typeof early === 'object') return { winner: first, outcome: early.o, candidate };
   const second = early === 'late' ? nextAdmitted() : undefined;
   if (!second) return { winner: first, outcome: await first.promise, candidate };

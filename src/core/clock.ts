@@ -124,6 +124,13 @@ export async function flushMicrotasks(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i++) await Promise.resolve();
 }
 
+/**
+ * The reason to abort a timer's controller with once the timer is no longer wanted. Aborting
+ * without a reason builds a DOMException with a stack trace each time, which showed up at ~5% of
+ * gateway CPU in profiles; cancelling a timer is routine, not exceptional.
+ */
+export const TIMER_CANCELLED: Error = Object.freeze(new Error('timer cancelled')) as Error;
+
 /** A source of randomness in [0, 1), injectable for jitter and sampling. */
 export type Random = () => number;
 

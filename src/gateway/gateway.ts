@@ -3,7 +3,6 @@ import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import { executeGenerate, executeStream, type AttemptRecord, type PipelineContext, type Verdict } from '../core/pipeline.js';
 import type { CanonicalRequest, CanonicalResponse, Dialect, EmbeddingRequest, EmbeddingResponse, StreamPart, Usage } from '../core/types.js';
 import { ZERO_USAGE } from '../core/types.js';
-import { Deadline } from '../resilience/deadline.js';
 import type { KeyRecord } from '../store/interfaces.js';
 import type { LedgerWriter } from './ledger-writer.js';
 import { buildRequestRecord, ledgerStatus, type RequestOutcome } from './request-ledger.js';
@@ -62,11 +61,10 @@ export interface GatewayDeps {
   validation?: ValidationFactory;
 }
 
-/** A request resolved and armed with its deadline, ready for the pipeline. */
+/** A request resolved, ready for the pipeline. */
 interface Prepared {
   route: ResolvedRoute;
   pipeline: PipelineContext<PricedCandidate>;
-  deadline: Deadline;
 }
 
 /**
@@ -102,8 +100,6 @@ export class Gateway {
       };
     } catch (thrown) {
       throw this.failed(ctx, request, prepared?.route, thrown);
-    } finally {
-      prepared?.deadline.dispose();
     }
   }
 
@@ -116,10 +112,9 @@ export class Gateway {
       prepared = this.prepare(request, ctx);
       outcome = await executeStream(request, prepared.route.candidates, prepared.pipeline);
     } catch (thrown) {
-      prepared?.deadline.dispose();
       throw this.failed(ctx, request, prepared?.route, thrown);
     }
-    const { route, pipeline, deadline } = prepared;
+    const { route, pipeline } = prepared;
     const { candidate, attempts, head, rest } = outcome;
     const overheadMs = startedAt - ctx.receivedAt;
     const ttftMs = performance.now() - ctx.receivedAt;
@@ -129,7 +124,6 @@ export class Gateway {
       validate: pipeline.validate,
       guard: route.degeneration ? createDegenerationGuard(route.degeneration) : undefined,
       onEnd: ({ usage, failure }) => {
-        deadline.dispose();
         if (failure && failure.details.reason !== 'client_closed') {
           // The attempt counted as a success at its first token; its real end counts too.
           const kind = failure.code === 'semantic_validation_failed' ? 'semantic' : failure.code === 'upstream_timeout' ? 'timeout' : 'error';
@@ -170,18 +164,19 @@ export class Gateway {
   private prepare(request: CanonicalRequest, ctx: RequestContext): Prepared {
     const route = this.routeFor(request.model, ctx.key);
     const deadlineMs = ctx.timeoutMs === undefined ? route.deadlineMs : Math.min(route.deadlineMs, ctx.timeoutMs);
-    const deadline = new Deadline(this.deps.clock, deadlineMs);
+    // The deadline needs no timer of its own: every attempt's timeouts are clamped to what is left
+    // of it, and waits between attempts never outlast it.
     const pipeline: PipelineContext<PricedCandidate> = {
       requestId: ctx.requestId,
       clock: this.deps.clock,
-      signal: AbortSignal.any([ctx.signal, deadline.signal]),
+      signal: ctx.signal,
       deadlineAt: this.deps.clock.now() + deadlineMs,
       headers: ctx.upstreamHeaders,
       policy: route.policy,
       streamUpstream: route.streamUpstream,
       validate: this.deps.validation?.(route, request),
     };
-    return { route, pipeline, deadline };
+    return { route, pipeline };
   }
 
   /** Records a request that got no answer and returns the error to send. */

@@ -1,3 +1,4 @@
+import { TIMER_CANCELLED } from '../core/clock.js';
 import { BreakwaterError } from '../core/errors.js';
 import type { CallContext } from '../core/provider.js';
 
@@ -172,7 +173,7 @@ export class Attempt {
   }
 
   private stopTimers(): void {
-    for (const cancel of this.cancels) cancel.abort();
+    for (const cancel of this.cancels) cancel.abort(TIMER_CANCELLED);
     this.cancels.length = 0;
   }
 

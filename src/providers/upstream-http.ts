@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { Pool, type Dispatcher } from 'undici';
-import type { Clock } from '../core/clock.js';
+import { TIMER_CANCELLED, type Clock } from '../core/clock.js';
 import { BreakwaterError, toBreakwaterError, upstreamHttpError } from '../core/errors.js';
 import type { CallContext } from '../core/provider.js';
 import type { HeaderBag } from '../protocols/rate-limit-headers.js';
@@ -154,7 +154,7 @@ class SseEventStream implements AsyncIterableIterator<SseEvent> {
       this.attempt.touch();
       this.parser.feed(this.decoder.decode(result.value, { stream: true }));
       if (this.firstToken !== undefined && this.queue.length > this.head) {
-        this.firstToken.abort();
+        this.firstToken.abort(TIMER_CANCELLED);
         this.firstToken = undefined;
         this.attempt.startIdle();
       }
@@ -326,7 +326,7 @@ export class UpstreamHttp {
         bodyTimeout: 0,
       });
     } finally {
-      headersTimer?.abort();
+      headersTimer?.abort(TIMER_CANCELLED);
     }
   }
 

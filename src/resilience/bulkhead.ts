@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import { TIMER_CANCELLED, type Clock } from '../core/clock.js';
 
 /** Settings of a {@link Bulkhead} (SPEC UP-15). */
 export interface BulkheadOptions {
@@ -56,7 +56,7 @@ export class Bulkhead {
         settle: (entered) => {
           this.waiters.delete(waiter);
           signal.removeEventListener('abort', onAbort);
-          timer.abort();
+          timer.abort(TIMER_CANCELLED);
           resolve(entered);
         },
       };
