@@ -91,24 +91,34 @@ async function failure(model: string, headers: Record<string, string> = {}): Pro
   return error;
 }
 
+/**
+ * Streams through the official SDK, as a client would, and also keeps the raw SSE (the SDK hides
+ * whether `data: [DONE]` arrived, which is what tells a clean end from a cut).
+ */
 async function streamText(model: string): Promise<{ text: string; error?: unknown; raw: string }> {
-  const res = await withVirtualTime(
-    clock,
-    fetch(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gateway.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model, messages, stream: true }),
-    }).then(async (r) => ({ status: r.status, raw: await r.text() })),
-  );
+  let raw = '';
+  const recording: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    const [forSdk, forTest] = res.body!.tee();
+    void new Response(forTest).text().then((text) => (raw = text));
+    return new Response(forSdk, { status: res.status, headers: res.headers });
+  };
+  const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.key, maxRetries: 0, fetch: recording });
   let text = '';
   let error: unknown;
-  for (const line of res.raw.split('\n')) {
-    if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-    const data = JSON.parse(line.slice(6)) as { error?: unknown; choices?: Array<{ delta: { content?: string } }> };
-    if (data.error) error = data.error;
-    text += data.choices?.[0]?.delta.content ?? '';
-  }
-  return { text, error, raw: res.raw };
+  await withVirtualTime(
+    clock,
+    (async () => {
+      try {
+        const stream = await client.chat.completions.create({ model, messages, stream: true });
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      } catch (thrown) {
+        error = thrown instanceof OpenAI.APIError ? thrown.error : thrown;
+      }
+    })(),
+  );
+  for (let i = 0; i < 50 && raw === ''; i++) await new Promise((resolve) => setImmediate(resolve));
+  return { text, error, raw };
 }
 
 describe('retries', () => {
