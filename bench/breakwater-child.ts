@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { spawnBenchChild, waitReady, type BenchChild } from './bench-child.js';
 
 /** The compiled CLI, as users run it (`npm start`), not through tsx. */
-export const BREAKWATER_CLI = 'dist/cli/main.js';
+export const BREAKWATER_CLI = 'dist/breakwater.cjs';
 
 /** The public model name the benchmark config maps onto the instant sim upstream. */
 export const BENCH_MODEL = 'bench-model';

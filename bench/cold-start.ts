@@ -2,8 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import { spawnBreakwater } from './breakwater-child.js';
+import { spawnBenchChild } from './bench-child.js';
+import { breakwaterEnv } from './breakwater-child.js';
 import { median, round } from './stats.js';
+
+/** What `npm start` and `bin/breakwater.js` run: the bundle through its code-cache launcher. */
+export const PRODUCTION_CLI = 'dist/breakwater.cjs';
 
 /** Times of one start, in ms from spawn. */
 export interface StartTiming {
@@ -44,7 +48,11 @@ async function timeOneStart(dataDir: string, knownKey: string | undefined): Prom
   const started = performance.now();
   // The built-in sim provider with zero simulated latency: the model answers instantly, so the
   // figure is the gateway's own start-up.
-  const child = spawnBreakwater({ dataDir, env: { BREAKWATER_SIM__TIME_SCALE: '0' }, name: 'breakwater (cold start)' });
+  const child = spawnBenchChild({
+    name: 'breakwater (cold start)',
+    args: [PRODUCTION_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--json', '--data-dir', dataDir],
+    env: breakwaterEnv({ BREAKWATER_SIM__TIME_SCALE: '0' }),
+  });
   try {
     const ready = await child.ready;
     const readyLineMs = performance.now() - started;
@@ -79,7 +87,7 @@ function summarizeStarts(timings: StartTiming[]): StartSummary {
 }
 
 /**
- * Spawns the compiled CLI `runs` times on fresh data dirs, restarting each once on the same dir
+ * Spawns the production CLI `runs` times on fresh data dirs, restarting each once on the same dir
  * (the key printed by the first start must still work), and reports medians (SPEC PERF-3).
  */
 export async function measureColdStart(runs: number, tmpRoot: string): Promise<ColdStartResult> {

@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-// The installed entry point runs the compiled CLI; `npm start` builds it first.
-import '../dist/cli/main.js';
+// The installed entry point runs the production bundle through its launcher (code cache and all);
+// `npm start` builds it first.
+import '../dist/breakwater.cjs';

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 
-// The CLI runs compiled, exactly as `npm start` runs it (`npm test` builds dist/ first).
-const CLI = join(process.cwd(), 'dist/cli/main.js');
+// The CLI runs as `npm start` runs it: the production bundle through its launcher (`npm test`
+// builds dist/ first).
+const CLI = join(process.cwd(), 'dist/breakwater.cjs');
+// tsc's output of the same sources, one file per module, so a test can see which ones load.
+const UNBUNDLED_CLI = join(process.cwd(), 'dist/cli/main.js');
 const dirs: string[] = [];
 
 function tempDir(): string {
@@ -127,4 +130,63 @@ test('doctor reports config, store and the sim provider as healthy, as JSON', ()
   assert.equal(report.ok, true);
   assert.deepEqual(report.checks.map((c) => c.check).slice(0, 2), ['config', 'store']);
   assert.ok(report.checks.some((c) => c.check === 'provider sim' && c.ok));
+});
+
+test('the bundled CLI imports a custom validator module named in the config at run time', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'refuse.mjs'), "export default () => ({ ok: false, reasons: ['refused by refuse.mjs'] });\n");
+  writeFileSync(
+    join(dir, 'breakwater.yaml'),
+    'models:\n  guarded:\n    deployments: [{ provider: sim, model: sim-fast }]\n    validators: [{ type: custom, module: ./refuse.mjs }]\n',
+  );
+  const server = await startCli(dir);
+  const res = await fetch(`${server.ready.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.ready.virtualKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'guarded', messages: [{ role: 'user', content: 'hello' }] }),
+  });
+  const body = await res.text();
+  server.child.kill('SIGTERM');
+  await server.exited;
+  assert.equal(res.status, 502, body);
+  assert.match(body, /refused by refuse\.mjs/, 'the module ran, so it was imported');
+});
+
+/**
+ * Preloaded into a child: reports every module it loads on stderr, ES modules as they load (a
+ * loader hook) and CommonJS ones at exit (the require cache).
+ */
+// Lines go to a file named by BW_TRACE_FILE: hundreds of them through a stderr pipe could fill it
+// and make a synchronous write at exit fail.
+const MODULE_TRACER = [
+  "import Module, { register } from 'node:module';",
+  "import { appendFileSync } from 'node:fs';",
+  `register(${JSON.stringify(
+    'data:text/javascript,' +
+      encodeURIComponent(
+        "import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(process.env.BW_TRACE_FILE, 'module-loaded ' + url + '\\n'); return next(url, context); }",
+      ),
+  )});`,
+  "process.on('exit', () => { for (const file of Object.keys(Module._cache)) appendFileSync(process.env.BW_TRACE_FILE, 'module-loaded ' + file + '\\n'); });",
+].join('\n');
+
+test('start with no config file loads no HTTP client, provider adapter, YAML or JSON Schema library (SPEC CS-1)', async () => {
+  const dataDir = tempDir();
+  const traceFile = join(dataDir, 'modules.txt');
+  const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(MODULE_TRACER)}`, UNBUNDLED_CLI, 'start', '--port', '0', '--json', '--data-dir', dataDir], {
+    env: { ...cleanEnv(), BW_TRACE_FILE: traceFile },
+    cwd: dataDir,
+  });
+  let stderr = '';
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for await (const line of createInterface({ input: child.stdout })) if (line.startsWith('{"event":"ready"')) break;
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+
+  const loaded = readFileSync(traceFile, 'utf8').split('\n').filter((line) => line.startsWith('module-loaded ')).map((line) => line.slice('module-loaded '.length));
+  assert.ok(loaded.some((file) => file.endsWith('/dist/server/start-breakwater.js')), 'the tracer sees our modules');
+  assert.ok(loaded.some((file) => file.includes('/node_modules/better-sqlite3/')), 'the tracer sees CommonJS packages');
+  const unwanted = /\/node_modules\/(undici|eventsource-parser|yaml|ajv|gpt-tokenizer|pg|@redis|prom-client|@opentelemetry|openai|@anthropic-ai)\/|\/dist\/providers\//;
+  assert.deepEqual(loaded.filter((file) => unwanted.test(file)), []);
 });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig, redactConfig } from '../config/load-config.js';
 import { configOverridesFrom, type CommonOptions } from './common-options.js';
 
 /** `breakwater config check`: validates the config (exit 2 with path, line and fix when invalid). */
@@ -10,7 +9,8 @@ export function registerConfigCommand(program: Command): void {
     .description('validate breakwater.yaml and the environment; print the effective config with secrets masked')
     .option('-c, --config <file>', 'config file')
     .option('--json', 'print the effective config as JSON')
-    .action((options: CommonOptions & { json?: boolean }) => {
+    .action(async (options: CommonOptions & { json?: boolean }) => {
+      const { loadConfig, redactConfig } = await import('../config/load-config.js');
       const effective = loadConfig({ path: options.config, overrides: configOverridesFrom(options) });
       if (options.json) process.stdout.write(JSON.stringify(redactConfig(effective)) + '\n');
       else process.stdout.write(`config ok: ${Object.keys(effective.providers).join(', ')} providers; models: ${Object.keys(effective.models).join(', ')}\n`);

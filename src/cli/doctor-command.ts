@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { systemClock } from '../core/clock.js';
-import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
-import { createProviderRegistry } from '../gateway/provider-registry.js';
-import { openStores } from '../store/stores.js';
 import { configOverridesFrom, type CommonOptions } from './common-options.js';
 
 /** One doctor finding. */
@@ -16,6 +12,7 @@ interface Check {
 
 async function checkStore(config: Config): Promise<Check> {
   try {
+    const { openStores } = await import('../store/stores.js');
     const stores = await openStores(config, { dataDir: resolve(config.server.dataDir) });
     await stores.ping();
     await stores.close();
@@ -26,7 +23,8 @@ async function checkStore(config: Config): Promise<Check> {
 }
 
 async function checkProviders(config: Config, timeoutMs: number): Promise<Check[]> {
-  const registry = createProviderRegistry(config, systemClock);
+  const [{ systemClock }, { createProviderRegistry }] = await Promise.all([import('../core/clock.js'), import('../gateway/provider-registry.js')]);
+  const registry = await createProviderRegistry(config, systemClock);
   try {
     return await Promise.all(
       Object.keys(config.providers).map(async (name): Promise<Check> => {
@@ -56,6 +54,8 @@ export function registerDoctorCommand(program: Command): void {
     .option('--timeout-ms <ms>', 'per-provider probe timeout', '5000')
     .option('--json', 'machine-readable output')
     .action(async (options: CommonOptions & { timeoutMs: string; json?: boolean }) => {
+      // Imported on use so the other commands load none of this.
+      const { loadConfig } = await import('../config/load-config.js');
       const checks: Check[] = [];
       let config: Config;
       try {

@@ -1,15 +1,19 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { systemClock } from '../core/clock.js';
-import { loadConfig } from '../config/load-config.js';
 import type { KeyRecord, KeyScope } from '../store/interfaces.js';
-import { openStores } from '../store/stores.js';
-import { loadOrCreatePepper } from '../tenancy/key-hash.js';
-import { createKeyService, type KeyService } from '../tenancy/key-service.js';
+import type { KeyService } from '../tenancy/key-service.js';
 import { configOverridesFrom, type CommonOptions } from './common-options.js';
 import { printTable } from './output.js';
 
 async function withKeyService<T>(options: CommonOptions, run: (keys: KeyService) => Promise<T>): Promise<T> {
+  // Imported on use so the other commands (start above all) load none of this.
+  const [{ systemClock }, { loadConfig }, { openStores }, { loadOrCreatePepper }, { createKeyService }] = await Promise.all([
+    import('../core/clock.js'),
+    import('../config/load-config.js'),
+    import('../store/stores.js'),
+    import('../tenancy/key-hash.js'),
+    import('../tenancy/key-service.js'),
+  ]);
   const config = loadConfig({ path: options.config, overrides: configOverridesFrom(options) });
   const dataDir = resolve(config.server.dataDir);
   const stores = await openStores(config, { dataDir });

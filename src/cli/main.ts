@@ -18,9 +18,7 @@ registerKeysCommand(program);
 registerDoctorCommand(program);
 registerConfigCommand(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
+function fail(error: unknown): never {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
@@ -29,3 +27,7 @@ try {
   process.stderr.write(`breakwater: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 }
+
+// No top-level await: the production bundle is CommonJS so V8 can reuse its code cache
+// (scripts/build-bundle.mjs), and CommonJS has none.
+program.parseAsync(process.argv).catch(fail);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startSimServer } from '../sim/sim-server.js';
 
 /** `breakwater sim serve`: the simulated provider over HTTP in the OpenAI and Anthropic formats. */
 export function registerSimCommand(program: Command): void {
@@ -13,6 +12,7 @@ export function registerSimCommand(program: Command): void {
     .option('--time-scale <x>', 'multiply simulated latencies (0 = instant)', '1')
     .option('--json', 'print the ready event as JSON on stdout')
     .action(async (options: { port: string; host: string; seed: string; timeScale: string; json?: boolean }) => {
+      const { startSimServer } = await import('../sim/sim-server.js');
       const server = await startSimServer({
         port: Number(options.port),
         host: options.host,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Scalar } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Scalar } from 'yaml';
 import { ConfigError, type ConfigIssue } from './config-error.js';
 
 type Path = Array<string | number>;
@@ -15,7 +16,22 @@ const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
 const VARIABLE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 const NUMBER = /^-?\d+(\.\d+)?$/;
 
+type Yaml = typeof import('yaml');
+
+let yamlModule: Yaml | undefined;
+
+/**
+ * yaml costs ~60 ms to import and a start without a config file never parses YAML, so it is
+ * required on first use (SPEC CS-1), synchronously because config loading is. Under the
+ * CommonJS bundle `require` exists and esbuild follows the literal call, so the bundle carries
+ * yaml (evaluated only here); from ES modules (tsx, tsc's dist/) it is required from node_modules.
+ */
+function yaml(): Yaml {
+  return (yamlModule ??= (typeof require === 'function' ? require('yaml') : createRequire(import.meta.url)('yaml')) as Yaml);
+}
+
 function nodePath(ancestors: readonly unknown[], node: unknown): Path {
+  const { isPair, isScalar, isSeq } = yaml();
   const path: Path = [];
   ancestors.forEach((ancestor, i) => {
     if (isPair(ancestor)) path.push(isScalar(ancestor.key) ? String(ancestor.key.value) : String(ancestor.key));
@@ -50,7 +66,7 @@ export function interpolateString(text: string, env: NodeJS.ProcessEnv): { value
 
 function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv, where: (offset: number) => string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  visit(doc, {
+  yaml().visit(doc, {
     Scalar(key, node: Scalar, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
       const original = node.value;
@@ -84,6 +100,7 @@ export function readConfigFile(path: string, display: string, env: NodeJS.Proces
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read: ${(error as Error).message}`;
     throw new ConfigError([{ path: [], location: display, message: reason, hint: 'check the path given with --config or BREAKWATER_CONFIG' }]);
   }
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   const where = (offset: number) => {
@@ -105,6 +122,7 @@ export function readConfigFile(path: string, display: string, env: NodeJS.Proces
 }
 
 function locateNode(doc: Document, path: ReadonlyArray<string | number>, key: boolean, where: (offset: number) => string): string | undefined {
+  const { isMap, isScalar } = yaml();
   if (key && path.length > 0) {
     const parent = doc.getIn(path.slice(0, -1), true);
     if (isMap(parent)) {

@@ -4,10 +4,6 @@ import type { CanonicalRequest } from '../core/types.js';
 import type { Config, ProviderConfig } from '../config/schema.js';
 import { droppedAnthropicMessagesParams } from '../protocols/anthropic-messages.js';
 import { droppedOpenAIChatParams } from '../protocols/openai-chat.js';
-import { createAnthropicAdapter } from '../providers/anthropic.js';
-import { createOpenAICompatibleAdapter } from '../providers/openai-compatible.js';
-import { createOpenAIAdapter } from '../providers/openai.js';
-import { createSimAdapter } from '../sim/sim-adapter.js';
 import type { ProviderRegistry } from './route-resolver.js';
 
 type DroppedParams = (request: CanonicalRequest) => string[];
@@ -19,58 +15,81 @@ function connectMs(provider: ProviderConfig, config: Config): number {
   return provider.timeouts?.connectMs ?? config.routes.defaults.timeouts.connectMs;
 }
 
+type CreateAdapter = (name: string, provider: ProviderConfig, config: Config, clock: Clock) => ProviderAdapter;
+
 interface ProviderKindEntry {
-  create(name: string, provider: ProviderConfig, config: Config, clock: Clock): ProviderAdapter;
+  /**
+   * Imports the adapter module on first use: the HTTP adapters pull in undici, so a gateway with
+   * only the sim provider never loads them (SPEC CS-1).
+   */
+  load(): Promise<CreateAdapter>;
   droppedParams: DroppedParams;
 }
 
 /** How each provider kind is built and which request fields its wire format loses. */
 const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>> = Object.freeze({
   openai: {
-    create: (name, p, config) =>
-      createOpenAIAdapter({ id: name, baseUrl: p.baseUrl, apiKey: p.apiKey, headers: p.headers, maxConnections: p.maxConnections, connectTimeoutMs: connectMs(p, config) }),
+    async load() {
+      const { createOpenAIAdapter } = await import('../providers/openai.js');
+      return (name, p, config) =>
+        createOpenAIAdapter({ id: name, baseUrl: p.baseUrl, apiKey: p.apiKey, headers: p.headers, maxConnections: p.maxConnections, connectTimeoutMs: connectMs(p, config) });
+    },
     droppedParams: droppedOpenAIChatParams,
   },
   'openai-compatible': {
-    create: (name, p, config) =>
-      createOpenAICompatibleAdapter({
-        id: name,
-        baseUrl: p.baseUrl ?? 'http://127.0.0.1:8000/v1',
-        apiKey: p.apiKey,
-        flavor: p.flavor,
-        headers: p.headers,
-        maxConnections: p.maxConnections,
-        connectTimeoutMs: connectMs(p, config),
-      }),
+    async load() {
+      const { createOpenAICompatibleAdapter } = await import('../providers/openai-compatible.js');
+      return (name, p, config) =>
+        createOpenAICompatibleAdapter({
+          id: name,
+          baseUrl: p.baseUrl ?? 'http://127.0.0.1:8000/v1',
+          apiKey: p.apiKey,
+          flavor: p.flavor,
+          headers: p.headers,
+          maxConnections: p.maxConnections,
+          connectTimeoutMs: connectMs(p, config),
+        });
+    },
     droppedParams: droppedOpenAIChatParams,
   },
   anthropic: {
-    create: (name, p, config) =>
-      createAnthropicAdapter({
-        id: name,
-        baseUrl: p.baseUrl,
-        apiKey: p.apiKey,
-        apiVersion: p.apiVersion,
-        headers: p.headers,
-        maxConnections: p.maxConnections,
-        connectTimeoutMs: connectMs(p, config),
-      }),
+    async load() {
+      const { createAnthropicAdapter } = await import('../providers/anthropic.js');
+      return (name, p, config) =>
+        createAnthropicAdapter({
+          id: name,
+          baseUrl: p.baseUrl,
+          apiKey: p.apiKey,
+          apiVersion: p.apiVersion,
+          headers: p.headers,
+          maxConnections: p.maxConnections,
+          connectTimeoutMs: connectMs(p, config),
+        });
+    },
     droppedParams: droppedAnthropicMessagesParams,
   },
   sim: {
-    create: (name, _p, config, clock) => createSimAdapter({ id: name, seed: config.sim.seed, timeScale: config.sim.timeScale, clock }),
+    async load() {
+      const { createSimAdapter } = await import('../sim/sim-adapter.js');
+      return (name, _p, config, clock) => createSimAdapter({ id: name, seed: config.sim.seed, timeScale: config.sim.timeScale, clock });
+    },
     droppedParams: NOTHING_DROPPED,
   },
 });
 
-/** Builds one adapter per configured provider. Adapters pool their connections until `close()`. */
-export function createProviderRegistry(config: Config, clock: Clock): ProviderRegistry {
+/**
+ * Builds one adapter per configured provider, loading only the adapter modules of the kinds in
+ * use. Adapters pool their connections until `close()`.
+ */
+export async function createProviderRegistry(config: Config, clock: Clock): Promise<ProviderRegistry> {
+  const providers = Object.entries(config.providers);
+  const kinds = [...new Set(providers.map(([, provider]) => provider.kind))];
+  const factories = new Map(await Promise.all(kinds.map(async (kind) => [kind, await PROVIDER_KINDS[kind].load()] as const)));
   const adapters = new Map<string, ProviderAdapter>();
   const dropped = new Map<string, DroppedParams>();
-  for (const [name, provider] of Object.entries(config.providers)) {
-    const kind = PROVIDER_KINDS[provider.kind];
-    adapters.set(name, kind.create(name, provider, config, clock));
-    dropped.set(name, kind.droppedParams);
+  for (const [name, provider] of providers) {
+    adapters.set(name, factories.get(provider.kind)!(name, provider, config, clock));
+    dropped.set(name, PROVIDER_KINDS[provider.kind].droppedParams);
   }
   return {
     adapter: (name) => adapters.get(name),

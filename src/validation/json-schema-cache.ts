@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonObject } from '../core/types.js';
 import { clip, errorMessage } from './validator.js';
 
@@ -20,6 +21,18 @@ export interface JsonSchemaCache {
   readonly size: number;
 }
 
+/**
+ * Ajv costs ~60 ms to import, and only requests with a JSON Schema (or a configured schema
+ * validator) need it: it is required on first compile rather than at start (SPEC CS-1),
+ * synchronously so `get()` stays synchronous. Under the CommonJS bundle `require` exists and
+ * esbuild follows the literal call, so the bundle carries ajv (evaluated only here); from ES
+ * modules (tsx, tsc's dist/) it is required from node_modules.
+ */
+function createAjv(): Ajv {
+  const { Ajv: AjvClass } = (typeof require === 'function' ? require('ajv') : createRequire(import.meta.url)('ajv')) as typeof import('ajv');
+  return new AjvClass({ strict: false, allErrors: false, addUsedSchema: false, validateFormats: false });
+}
+
 interface Entry {
   compiled: CompiledSchema;
   /** The object Ajv compiled, so it can be dropped from Ajv's own cache on eviction. */
@@ -35,7 +48,7 @@ interface Entry {
  */
 export function createJsonSchemaCache(options: JsonSchemaCacheOptions = {}): JsonSchemaCache {
   const maxEntries = Math.max(1, options.maxEntries ?? 256);
-  const ajv = new Ajv({ strict: false, allErrors: false, addUsedSchema: false, validateFormats: false });
+  let ajv: Ajv | undefined;
   // Keyed by object identity first: config schemas are the same object on every request.
   const byObject = new WeakMap<JsonObject, Entry>();
   // Map iteration order is insertion order, so re-inserting on a hit makes the first key the LRU.
@@ -45,6 +58,7 @@ export function createJsonSchemaCache(options: JsonSchemaCacheOptions = {}): Jso
   function compile(schema: JsonObject): Entry {
     compiles++;
     const { $schema: _ignored, ...source } = schema;
+    ajv ??= createAjv();
     try {
       return { compiled: { ok: true, validate: ajv.compile(source) }, source };
     } catch (error) {
@@ -67,7 +81,7 @@ export function createJsonSchemaCache(options: JsonSchemaCacheOptions = {}): Jso
       if (byText.size > maxEntries) {
         const [oldestText, oldest] = byText.entries().next().value as [string, Entry];
         byText.delete(oldestText);
-        ajv.removeSchema(oldest.source);
+        ajv?.removeSchema(oldest.source);
       }
       return entry.compiled;
     },
