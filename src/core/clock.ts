@@ -124,6 +124,25 @@ export async function flushMicrotasks(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i++) await Promise.resolve();
 }
 
+/** Cancels a timer started with {@link startTimer}; harmless after it fired. */
+export type CancelTimer = () => void;
+
+/**
+ * Runs `fn` after `ms` on `clock` unless cancelled. On the real clock this is a bare
+ * setTimeout/clearTimeout pair: per-request timeouts then cost no AbortController, listener or
+ * promise (together ~7% of gateway CPU in profiles). Other clocks get the same behaviour through
+ * `sleep`.
+ */
+export function startTimer(clock: Clock, ms: number, fn: () => void): CancelTimer {
+  if (clock === systemClock) {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  }
+  const cancel = new AbortController();
+  clock.sleep(ms, cancel.signal).then(fn, () => {});
+  return () => cancel.abort(TIMER_CANCELLED);
+}
+
 /**
  * The reason to abort a timer's controller with once the timer is no longer wanted. Aborting
  * without a reason builds a DOMException with a stack trace each time, which showed up at ~5% of

@@ -1,4 +1,4 @@
-import { TIMER_CANCELLED } from '../core/clock.js';
+import { startTimer, type CancelTimer } from '../core/clock.js';
 import { BreakwaterError } from '../core/errors.js';
 import type { CallContext } from '../core/provider.js';
 
@@ -12,7 +12,6 @@ const TIMEOUT_MESSAGES: Readonly<Record<TimeoutReason, string>> = Object.freeze(
   total_timeout: 'did not finish the attempt within',
 });
 
-function noop(): void {}
 
 /** An `upstream_timeout` naming the provider and the limit, never the URL. */
 export function upstreamTimeoutError(reason: TimeoutReason, ms: number, provider: string): BreakwaterError {
@@ -79,7 +78,7 @@ export function transportError(err: unknown, provider: string): BreakwaterError 
  */
 export class Attempt {
   private readonly controller = new AbortController();
-  private readonly cancels: AbortController[] = [];
+  private readonly cancels: CancelTimer[] = [];
   private lastActivity = 0;
   /** True while the caller waits for upstream bytes; a slow consumer is not an idle upstream. */
   private reading = true;
@@ -100,43 +99,36 @@ export class Attempt {
     return this.controller.signal;
   }
 
-  /** Starts a timer that aborts the attempt; abort the returned controller to stop it early. */
-  timer(ms: number, reason: TimeoutReason): AbortController | undefined {
+  /** Starts a timer that aborts the attempt; call the returned function to stop it early. */
+  timer(ms: number, reason: TimeoutReason): CancelTimer | undefined {
     if (this.finished || !(ms > 0) || !Number.isFinite(ms)) return undefined;
-    const cancel = new AbortController();
+    const cancel = startTimer(this.ctx.clock, ms, () => this.abort(upstreamTimeoutError(reason, ms, this.provider)));
     this.cancels.push(cancel);
-    this.ctx.clock.sleep(ms, cancel.signal).then(() => this.abort(upstreamTimeoutError(reason, ms, this.provider)), noop);
     return cancel;
   }
 
   /**
-   * Starts the inter-chunk idle watch. One sleeper re-arms itself from the last activity, so a
+   * Starts the inter-chunk idle watch. One timer re-arms itself from the last activity, so a
    * chunk costs a `clock.now()` instead of a new timer.
    */
   startIdle(): void {
     const ms = this.ctx.timeouts.idleMs;
     if (this.finished || !(ms > 0) || !Number.isFinite(ms)) return;
-    const cancel = new AbortController();
-    this.cancels.push(cancel);
     this.lastActivity = this.ctx.clock.now();
-    this.watchIdle(ms, cancel.signal).catch(noop);
+    this.armIdle(ms, ms);
   }
 
-  private async watchIdle(ms: number, signal: AbortSignal): Promise<void> {
-    let wait = ms;
-    for (;;) {
-      await this.ctx.clock.sleep(wait, signal);
-      if (!this.reading) {
-        wait = ms;
-        continue;
-      }
+  private armIdle(ms: number, wait: number): void {
+    if (this.finished || this.controller.signal.aborted) return;
+    const cancel = startTimer(this.ctx.clock, wait, () => {
+      const index = this.cancels.indexOf(cancel);
+      if (index !== -1) this.cancels.splice(index, 1);
+      if (!this.reading) return this.armIdle(ms, ms);
       const quiet = this.ctx.clock.now() - this.lastActivity;
-      if (quiet >= ms) {
-        this.abort(upstreamTimeoutError('idle_timeout', ms, this.provider));
-        return;
-      }
-      wait = ms - quiet;
-    }
+      if (quiet >= ms) this.abort(upstreamTimeoutError('idle_timeout', ms, this.provider));
+      else this.armIdle(ms, ms - quiet);
+    });
+    this.cancels.push(cancel);
   }
 
   /** Records that bytes arrived (resets the idle watch). */
@@ -173,7 +165,7 @@ export class Attempt {
   }
 
   private stopTimers(): void {
-    for (const cancel of this.cancels) cancel.abort(TIMER_CANCELLED);
+    for (const cancel of this.cancels) cancel();
     this.cancels.length = 0;
   }
 

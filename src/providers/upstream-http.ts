@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { Pool, type Dispatcher } from 'undici';
-import { TIMER_CANCELLED, type Clock } from '../core/clock.js';
+import type { CancelTimer, Clock } from '../core/clock.js';
 import { BreakwaterError, toBreakwaterError, upstreamHttpError } from '../core/errors.js';
 import type { CallContext } from '../core/provider.js';
 import type { HeaderBag } from '../protocols/rate-limit-headers.js';
@@ -122,7 +122,7 @@ class SseEventStream implements AsyncIterableIterator<SseEvent> {
   constructor(
     body: Readable,
     private readonly attempt: Attempt,
-    private firstToken: AbortController | undefined,
+    private firstToken: CancelTimer | undefined,
   ) {
     this.parser = createParser({ onEvent: (event) => this.queue.push(event) });
     this.chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -154,7 +154,7 @@ class SseEventStream implements AsyncIterableIterator<SseEvent> {
       this.attempt.touch();
       this.parser.feed(this.decoder.decode(result.value, { stream: true }));
       if (this.firstToken !== undefined && this.queue.length > this.head) {
-        this.firstToken.abort(TIMER_CANCELLED);
+        this.firstToken();
         this.firstToken = undefined;
         this.attempt.startIdle();
       }
@@ -326,7 +326,7 @@ export class UpstreamHttp {
         bodyTimeout: 0,
       });
     } finally {
-      headersTimer?.abort(TIMER_CANCELLED);
+      headersTimer?.();
     }
   }
 
