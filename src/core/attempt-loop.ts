@@ -116,7 +116,7 @@ function decide(error: BreakwaterError): Next {
 
 interface Running<T> {
   promise: Promise<{ ok: true; value: T } | { ok: false; error: BreakwaterError }>;
-  controller: AbortController;
+  abort(reason?: unknown): void;
   unlink: () => void;
   record: AttemptRecord;
 }
@@ -171,7 +171,7 @@ export async function runAttemptLoop<C extends LoopCandidate, T>(
       break;
     }
     if (retryIndex === 0) policy.onFirstAttempt(current);
-    const running = start(current, ctx, attempt, false);
+    const running = start(current, ctx, attempt, false, policy.hedgeAfterMs !== undefined);
     attempts.push(running.record);
     const before = attempts.length;
     const settled = await settleWithHedge(running, current, candidates, policy, ctx, attempt, attempts, nextAdmitted);
@@ -185,10 +185,10 @@ export async function runAttemptLoop<C extends LoopCandidate, T>(
         winner.record.endedAt = ctx.clock.now();
         const elapsed = winner.record.endedAt - winner.record.startedAt;
         policy.report(candidate, ctx.resolvesAtFirstToken ? { kind: 'success', ttftMs: elapsed } : { kind: 'success' });
-        return { result: outcome.value, candidate, attempts, abort: (r) => winner.controller.abort(r), release: winner.unlink };
+        return { result: outcome.value, candidate, attempts, abort: winner.abort, release: winner.unlink };
       }
       onDiscard?.(outcome.value);
-      winner.controller.abort(DISCARDED);
+      winner.abort(DISCARDED);
       winner.unlink();
       winner.record.outcome = 'semantic_failure';
       winner.record.reasons = verdict.reasons;
@@ -240,16 +240,30 @@ export async function runAttemptLoop<C extends LoopCandidate, T>(
   throw finalError(lastError, undefined, attempts);
 }
 
-function start<C extends LoopCandidate, T>(candidate: C, ctx: LoopContext, attempt: AttemptFn<C, T>, hedged: boolean): Running<T> {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(ctx.signal.reason);
-  if (ctx.signal.aborted) controller.abort(ctx.signal.reason);
-  else ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const unlink = () => ctx.signal.removeEventListener('abort', onAbort);
+const NO_ABORT = (): void => {};
+
+/**
+ * Starts one attempt. Only hedged routes give each attempt its own AbortController (one of two
+ * racing attempts must be stoppable alone); otherwise the attempt shares the request's signal,
+ * which saves a controller and a listener per request on the hot path.
+ */
+function start<C extends LoopCandidate, T>(candidate: C, ctx: LoopContext, attempt: AttemptFn<C, T>, hedged: boolean, ownSignal: boolean): Running<T> {
+  let signal = ctx.signal;
+  let abort: (reason?: unknown) => void = NO_ABORT;
+  let unlink = NO_ABORT;
+  if (ownSignal) {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(ctx.signal.reason);
+    if (ctx.signal.aborted) controller.abort(ctx.signal.reason);
+    else ctx.signal.addEventListener('abort', onAbort, { once: true });
+    unlink = () => ctx.signal.removeEventListener('abort', onAbort);
+    abort = (reason) => controller.abort(reason);
+    signal = controller.signal;
+  }
   const startedAt = ctx.clock.now();
   const record: AttemptRecord = { deployment: candidate.deployment, startedAt, endedAt: startedAt, outcome: 'error', hedged: hedged || undefined };
   const timeouts = clampTimeouts(candidate.timeouts, ctx.deadlineAt - startedAt);
-  const promise = attempt(candidate, controller.signal, timeouts).then(
+  const promise = attempt(candidate, signal, timeouts).then(
     (value) => ({ ok: true as const, value }),
     (thrown: unknown) => {
       const error = toBreakwaterError(thrown);
@@ -260,7 +274,7 @@ function start<C extends LoopCandidate, T>(candidate: C, ctx: LoopContext, attem
       return { ok: false as const, error };
     },
   );
-  return { promise, controller, unlink, record };
+  return { promise, abort, unlink, record };
 }
 
 /**
@@ -290,7 +304,7 @@ async function settleWithHedge<C extends LoopCandidate, T>(
   const second = early === 'late' ? nextAdmitted() : undefined;
   if (!second) return { winner: first, outcome: await first.promise, candidate };
   policy.onFirstAttempt(second);
-  const hedge = start(second, ctx, attempt, true);
+  const hedge = start(second, ctx, attempt, true, true);
   attempts.push(hedge.record);
   const racers = [
     first.promise.then((o) => ({ o, r: first, c: candidate })),
@@ -306,7 +320,7 @@ async function settleWithHedge<C extends LoopCandidate, T>(
   } else {
     const loser = settled.r === first ? hedge : first;
     const loserCandidate = settled.r === first ? second : candidate;
-    loser.controller.abort(new BreakwaterError('upstream_error', 'hedged attempt lost the race', { reason: 'hedge_lost', retryable: false }));
+    loser.abort(new BreakwaterError('upstream_error', 'hedged attempt lost the race', { reason: 'hedge_lost', retryable: false }));
     loser.unlink();
     loser.record.outcome = 'error';
     loser.record.reason = 'hedge_lost';

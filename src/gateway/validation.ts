@@ -12,11 +12,25 @@ import type { ResolvedRoute } from './route-resolver.js';
  * step entirely.
  */
 export function createValidation(): ValidationFactory {
-  return (route: ResolvedRoute, request: CanonicalRequest) => {
+  // Most requests imply no validator of their own (no JSON mode, no tools): their list depends
+  // only on the route, so it is built once per route instead of once per request.
+  const plain = new WeakMap<ResolvedRoute, Validator[]>();
+  const build = (route: ResolvedRoute, request: CanonicalRequest): Validator[] => {
     const validators = createValidators([...route.validators], { autoValidators: route.autoValidators, request });
     if (route.degeneration) validators.push(degenerationValidator(route.degeneration));
+    return validators;
+  };
+  return (route: ResolvedRoute, request: CanonicalRequest) => {
+    let validators: Validator[] | undefined;
+    if (request.responseFormat === undefined && !request.tools?.length) {
+      validators = plain.get(route);
+      if (!validators) plain.set(route, (validators = build(route, request)));
+    } else {
+      validators = build(route, request);
+    }
     if (validators.length === 0) return undefined;
-    return (response: CanonicalResponse): Promise<Verdict> => runValidators(validators, response, request);
+    const list = validators;
+    return (response: CanonicalResponse): Promise<Verdict> => runValidators(list, response, request);
   };
 }
 
