@@ -13,7 +13,8 @@ import {
   type AnthropicDecodeOptions,
 } from '../protocols/anthropic-messages.js';
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
-import { UpstreamHttp, upstreamErrorMessage, withProvider } from './upstream-http.js';
+import { HttpAdapterBase } from './http-adapter-base.js';
+import { UpstreamHttp, upstreamErrorMessage } from './upstream-http.js';
 
 /** Anthropic's public API endpoint. */
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com/v1';
@@ -55,17 +56,11 @@ export function classifyAnthropicError(status: number, body: unknown, text: stri
 }
 
 /** The Anthropic Messages adapter (SPEC PV-2): `POST /messages`, streamed or not, and model discovery. */
-class AnthropicAdapter implements ProviderAdapter {
-  readonly id: string;
-  private readonly http: UpstreamHttp;
-  private readonly clock: Clock;
-
+class AnthropicAdapter extends HttpAdapterBase implements ProviderAdapter {
   constructor(options: AnthropicAdapterOptions) {
-    this.id = options.id;
-    this.clock = options.clock ?? systemClock;
     const headers: Record<string, string> = { ...options.headers, 'anthropic-version': options.apiVersion ?? ANTHROPIC_API_VERSION };
     if (options.apiKey) headers['x-api-key'] = options.apiKey;
-    this.http = new UpstreamHttp({
+    const http = new UpstreamHttp({
       baseUrl: options.baseUrl ?? ANTHROPIC_BASE_URL,
       maxConnections: options.maxConnections,
       headers,
@@ -74,6 +69,7 @@ class AnthropicAdapter implements ProviderAdapter {
       dispatcher: options.dispatcher,
       connectTimeoutMs: options.connectTimeoutMs,
     });
+    super(options.id, http, options.clock ?? systemClock, '/models?limit=1000');
   }
 
   async generate(request: CanonicalRequest, ctx: CallContext): Promise<CanonicalResponse> {
@@ -119,19 +115,6 @@ class AnthropicAdapter implements ProviderAdapter {
     }
   }
 
-  async listModels(ctx: { signal: AbortSignal }): Promise<string[]> {
-    try {
-      return await this.http.listModelIds('/models?limit=1000', ctx.signal, this.clock);
-    } catch (err) {
-      throw this.failure(err);
-    }
-  }
-
-
-  async close(): Promise<void> {
-    await this.http.close();
-  }
-
   private encode(request: CanonicalRequest, upstreamModel: string, stream: boolean): { body: Record<string, unknown>; decode: AnthropicDecodeOptions } {
     const body = toAnthropicMessagesRequest(request, upstreamModel);
     if (stream) body.stream = true;
@@ -140,10 +123,6 @@ class AnthropicAdapter implements ProviderAdapter {
     return { body, decode: unwrapJsonTool === undefined ? {} : { unwrapJsonTool } };
   }
 
-  /** Errors the decoder raised know nothing of the provider; name it. */
-  private failure(err: unknown): BreakwaterError {
-    return withProvider(err, this.id);
-  }
 
 }
 

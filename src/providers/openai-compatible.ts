@@ -24,7 +24,8 @@ import {
 import { parseOpenAIEmbeddingResponse, toOpenAIEmbeddingRequest } from '../protocols/openai-embeddings.js';
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
 import { COMPAT_FLAVORS, type CompatFlavor } from './compat-flavors.js';
-import { UpstreamHttp, upstreamErrorMessage, withProvider } from './upstream-http.js';
+import { HttpAdapterBase } from './http-adapter-base.js';
+import { UpstreamHttp, upstreamErrorMessage } from './upstream-http.js';
 
 /** The named differences between OpenAI-compatible servers (see `compat-flavors.ts`). */
 export interface OpenAICompatibleHooks {
@@ -103,11 +104,8 @@ interface StreamState {
  * hooks per flavor. Non-streamed calls wait for headers up to the total timeout, because such
  * servers send headers only once the whole answer is generated.
  */
-class OpenAICompatibleAdapter implements ProviderAdapter {
-  readonly id: string;
-  private readonly http: UpstreamHttp;
+class OpenAICompatibleAdapter extends HttpAdapterBase implements ProviderAdapter {
   private readonly hooks: OpenAICompatibleHooks;
-  private readonly clock: Clock;
   private readonly classifyStreamError = (error: unknown): BreakwaterError => {
     // Without a numeric code, probe as a 400 so context-length and policy wordings still match.
     const status = isRecord(error) && typeof error.code === 'number' ? error.code : 400;
@@ -116,20 +114,20 @@ class OpenAICompatibleAdapter implements ProviderAdapter {
   };
 
   constructor(options: OpenAICompatibleOptions) {
-    this.id = options.id;
-    this.hooks = { ...DEFAULT_HOOKS, ...COMPAT_FLAVORS[options.flavor ?? 'generic'], ...options.hooks };
-    this.clock = options.clock ?? systemClock;
+    const hooks: OpenAICompatibleHooks = { ...DEFAULT_HOOKS, ...COMPAT_FLAVORS[options.flavor ?? 'generic'], ...options.hooks };
     const headers: Record<string, string> = { ...options.headers };
     if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-    this.http = new UpstreamHttp({
+    const http = new UpstreamHttp({
       baseUrl: options.baseUrl,
       maxConnections: options.maxConnections,
       headers,
-      classifyError: this.hooks.classifyError,
+      classifyError: hooks.classifyError,
       provider: options.id,
       dispatcher: options.dispatcher,
       connectTimeoutMs: options.connectTimeoutMs,
     });
+    super(options.id, http, options.clock ?? systemClock, '/models');
+    this.hooks = hooks;
   }
 
   async generate(request: CanonicalRequest, ctx: CallContext): Promise<CanonicalResponse> {
@@ -187,23 +185,6 @@ class OpenAICompatibleAdapter implements ProviderAdapter {
     }
   }
 
-  async listModels(ctx: { signal: AbortSignal }): Promise<string[]> {
-    try {
-      return await this.http.listModelIds('/models', ctx.signal, this.clock);
-    } catch (err) {
-      throw this.failure(err);
-    }
-  }
-
-
-  async close(): Promise<void> {
-    await this.http.close();
-  }
-
-  /** Errors the decoder raised know nothing of the provider; name it. */
-  private failure(err: unknown): BreakwaterError {
-    return withProvider(err, this.id);
-  }
 
 
   private requestBody(request: CanonicalRequest, stream: boolean, upstreamModel: string): Record<string, unknown> {
