@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BreakwaterError } from '../core/errors.js';
+import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import { randomHex128 } from '../core/ids.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../core/types.js';
 import type { Gateway, GenerateResult, RequestContext } from '../gateway/gateway.js';
 import { validateIdempotencyKey, type IdempotencyCoordinator } from '../gateway/idempotency.js';
-import { formatSseEvent } from '../protocols/sse.js';
 import type { KeyRecord } from '../store/interfaces.js';
 import type { ChatCodec } from './chat-codecs.js';
 import { readJsonBody, sendJson } from './http-io.js';
 import { handleIdempotentCompletion } from './idempotent-completion.js';
+import { SseWriter } from './sse-writer.js';
 import { tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
 
 /** What a completion handler needs from the server. */
@@ -16,6 +16,8 @@ export interface CompletionHandlerDeps {
   gateway: () => Gateway;
   maxBodyBytes: number;
   idempotency: IdempotencyCoordinator;
+  /** `stream.heartbeatMs` and `stream.earlyCommitMs`. */
+  stream: { heartbeatMs: number; earlyCommitMs: number };
 }
 
 /** Per-request facts the server has already established. */
@@ -27,14 +29,6 @@ export interface HandlerRequest {
   /** Aborted when the client goes away before the response is finished. */
   signal: AbortSignal;
 }
-
-/** SSE response headers (SPEC ST-6): no caching, no transformation, no proxy buffering. */
-const SSE_HEADERS = Object.freeze({
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
-  connection: 'keep-alive',
-});
 
 /** Handles `POST` of a chat request in one client dialect, streaming or not. */
 export async function handleCompletion(
@@ -70,14 +64,7 @@ export async function handleCompletion(
     sendCompletion(codec, res, request, result.response, metaHeaders(result));
     return;
   }
-  const session = await gateway.stream(request, ctx);
-  const onAbort = () => session.abort(info.signal.reason);
-  info.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    await writeStream(codec, res, request, session.parts, metaHeaders(session), info.signal);
-  } finally {
-    info.signal.removeEventListener('abort', onAbort);
-  }
+  await serveStream(codec, deps, res, request, ctx);
 }
 
 /** Sends a complete answer in the client's dialect. */
@@ -103,10 +90,7 @@ export function metaHeaders(result: Pick<GenerateResult, 'servedBy' | 'overheadM
   return headers;
 }
 
-/**
- * Writes parts as SSE in the client's dialect, one write per part so every event leaves whole and
- * at once (SPEC ST-6), waiting for the socket when it is full. Stops when the client leaves.
- */
+/** Writes a whole stream whose headers can go out now (replays, attached duplicates). */
 export async function writeStream(
   codec: ChatCodec,
   res: ServerResponse,
@@ -114,45 +98,42 @@ export async function writeStream(
   parts: AsyncIterable<StreamPart>,
   headers: Record<string, string>,
   signal: AbortSignal,
+  heartbeatMs: number,
 ): Promise<void> {
-  res.writeHead(200, { ...SSE_HEADERS, ...headers });
-  const encoder = codec.createEncoder({
-    id: codec.idPrefix + randomHex128(),
-    publicModel: request.model,
-    created: Math.floor(Date.now() / 1000),
-    includeUsage: Boolean(request.includeUsage),
-  });
+  const writer = new SseWriter(res, codec, heartbeatMs);
+  writer.commit(headers);
+  await writer.relay(request, parts, signal);
+}
+
+/**
+ * Serves a streamed request. Headers go out at the first content, or after `earlyCommitMs` with a
+ * heartbeat if the upstream is still silent (SPEC ST-5): until then a failure keeps its HTTP
+ * status, after it the failure is an in-band error in the client's dialect.
+ */
+async function serveStream(codec: ChatCodec, deps: CompletionHandlerDeps, res: ServerResponse, request: CanonicalRequest, ctx: RequestContext): Promise<void> {
+  const writer = new SseWriter(res, codec, deps.stream.heartbeatMs);
+  const early = setTimeout(() => writer.commitEarly(), deps.stream.earlyCommitMs);
+  let session;
   try {
-    for await (const part of parts) {
-      const events = encoder.encode(part);
-      if (events.length === 0) continue;
-      let chunk = '';
-      for (const event of events) chunk += formatSseEvent(event);
-      if (!res.write(chunk)) await drained(res);
-      if (signal.aborted) break;
-    }
+    session = await deps.gateway().stream(request, ctx);
+  } catch (error) {
+    if (!writer.isCommitted) throw error;
+    await writer.relay(request, inBandError(toBreakwaterError(error)), ctx.signal);
+    return;
   } finally {
-    if (!res.writableEnded) res.end();
+    clearTimeout(early);
+  }
+  const opened = session;
+  const onAbort = () => opened.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    writer.commit(metaHeaders(opened));
+    await writer.relay(request, opened.parts, ctx.signal);
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
   }
 }
 
-/** Waits for the socket to take more, or for the client to leave (then nobody will drain it). */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
-}
-
-/** Thrown by handlers that need a JSON object body. */
-export function requireObject(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new BreakwaterError('invalid_request', 'the request body must be a JSON object', { param: 'body' });
-  }
-  return body as Record<string, unknown>;
+async function* inBandError(error: BreakwaterError): AsyncGenerator<StreamPart> {
+  yield { type: 'error', error };
 }

@@ -79,10 +79,10 @@ export async function handleIdempotentCompletion(codec: ChatCodec, deps: Complet
   const first = await Promise.race([opened.then((live) => ({ live })), outcome.then((done) => ({ done }))]);
   if ('live' in first) {
     outcome.catch(() => {});
-    await writeStream(codec, res, request, first.live.broadcast.subscribe(), first.live.headers, ctx.signal);
+    await writeStream(codec, res, request, first.live.broadcast.subscribe(), first.live.headers, ctx.signal, deps.stream.heartbeatMs);
     return;
   }
-  await writeStream(codec, res, request, replayParts(first.done.body.response), replayHeaders(first.done), ctx.signal);
+  await writeStream(codec, res, request, replayParts(first.done.body.response), replayHeaders(first.done), ctx.signal, deps.stream.heartbeatMs);
 }
 
 function replayHeaders(outcome: IdempotentOutcome<StoredAnswer>): Record<string, string> {

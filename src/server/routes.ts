@@ -27,6 +27,7 @@ export interface RouteDeps {
   readiness: () => Promise<ReadinessReport>;
   maxBodyBytes: number;
   idempotency: IdempotencyCoordinator;
+  stream: { heartbeatMs: number; earlyCommitMs: number };
 }
 
 type Info = RequestInfo & { params: RouteParams };
@@ -40,7 +41,7 @@ function withKey(deps: RouteDeps, scope: KeyScope, handler: KeyedHandler) {
 }
 
 function completion(deps: RouteDeps, codec: ChatCodec): KeyedHandler {
-  const handlerDeps = { gateway: deps.gateway, maxBodyBytes: deps.maxBodyBytes, idempotency: deps.idempotency };
+  const handlerDeps = { gateway: deps.gateway, maxBodyBytes: deps.maxBodyBytes, idempotency: deps.idempotency, stream: deps.stream };
   return (req, res, info) => handleCompletion(codec, handlerDeps, req, res, info);
 }
 

@@ -118,6 +118,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     models: () => resolver.models(),
     maxBodyBytes: config.server.maxBodyBytes,
     idempotency,
+    stream: config.stream,
     readiness: async () => {
       try {
         await stores.ping();

@@ -1,0 +1,118 @@
+import type { ServerResponse } from 'node:http';
+import { randomHex128 } from '../core/ids.js';
+import type { CanonicalRequest, StreamPart } from '../core/types.js';
+import { formatSseEvent } from '../protocols/sse.js';
+import type { ChatCodec } from './chat-codecs.js';
+
+/** SSE response headers (SPEC ST-6): no caching, no transformation, no proxy buffering. */
+const SSE_HEADERS = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+  connection: 'keep-alive',
+});
+
+/**
+ * One client's SSE response: commits headers once, writes each part's events in one write (an
+ * event never leaves in pieces), waits when the socket is full, and sends the dialect's heartbeat
+ * after `heartbeatMs` of silence so proxies with idle timeouts keep the stream open (SPEC ST-5).
+ * Heartbeats are only ever written between events.
+ */
+export class SseWriter {
+  private committed = false;
+  private lastWriteAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly codec: ChatCodec,
+    private readonly heartbeatMs: number,
+  ) {}
+
+  /** True once the status line and headers went out: failures are in-band from then on. */
+  get isCommitted(): boolean {
+    return this.committed;
+  }
+
+  /** Sends the headers (once) and starts the heartbeat. */
+  commit(headers: Record<string, string>): void {
+    if (this.committed) return;
+    this.committed = true;
+    this.res.writeHead(200, { ...SSE_HEADERS, ...headers });
+    this.touch();
+    this.arm(this.heartbeatMs);
+  }
+
+  /** Commits early with a heartbeat right away, before the upstream has produced anything. */
+  commitEarly(): void {
+    if (this.committed || this.res.writableEnded) return;
+    this.commit({});
+    this.res.write(this.codec.heartbeat);
+  }
+
+  /**
+   * Writes `parts` in the client's dialect until they end or the client leaves, then ends the
+   * response.
+   */
+  async relay(request: CanonicalRequest, parts: AsyncIterable<StreamPart>, signal: AbortSignal): Promise<void> {
+    const encoder = this.codec.createEncoder({
+      id: this.codec.idPrefix + randomHex128(),
+      publicModel: request.model,
+      created: Math.floor(Date.now() / 1000),
+      includeUsage: Boolean(request.includeUsage),
+    });
+    try {
+      for await (const part of parts) {
+        const events = encoder.encode(part);
+        if (events.length === 0) continue;
+        let chunk = '';
+        for (const event of events) chunk += formatSseEvent(event);
+        this.touch();
+        if (!this.res.write(chunk)) await drained(this.res);
+        if (signal.aborted) break;
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Stops the heartbeat and ends the response. */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  private touch(): void {
+    this.lastWriteAt = performance.now();
+  }
+
+  // One timer re-armed from the last write, so an event costs a clock read, not a new timer.
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => {
+      if (this.res.writableEnded) return;
+      const silence = performance.now() - this.lastWriteAt;
+      if (silence >= this.heartbeatMs) {
+        this.res.write(this.codec.heartbeat);
+        this.touch();
+        this.arm(this.heartbeatMs);
+      } else {
+        this.arm(this.heartbeatMs - silence);
+      }
+    }, ms);
+    this.timer.unref();
+  }
+}
+
+/** Waits for the socket to take more, or for the client to leave (then nobody will drain it). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
