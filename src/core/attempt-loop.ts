@@ -126,7 +126,7 @@ interface Running<T> {
  * hedging, until one produces an acceptable result or nothing is left. A connect, header or
  * first-token timeout moves on at once, so a silent provider costs one timeout, not three.
  */
-export async function runAttemptLoop<C extends LoopCandidate, T>(
+export function runAttemptLoop<C extends LoopCandidate, T>(
   candidates: readonly C[],
   policy: AttemptPolicy<C>,
   ctx: LoopContext,
@@ -134,110 +134,142 @@ export async function runAttemptLoop<C extends LoopCandidate, T>(
   check: CheckFn<T>,
   onDiscard?: (result: T) => void,
 ): Promise<LoopResult<C, T>> {
-  const attempts: AttemptRecord[] = [];
-  let lastError: BreakwaterError | undefined;
-  let index = 0;
-  let retryIndex = 0;
-  let current: C | undefined;
-  const semanticReasons: string[] = [];
-  let admitted = 0;
-  let tried = 0;
-  let spent = 0;
+  return new AttemptLoop(candidates, policy, ctx, attempt, check, onDiscard).run();
+}
 
-  const nextAdmitted = (): C | undefined => {
-    while (index < candidates.length) {
-      const candidate = candidates[index++]!;
-      const verdict = policy.admit(candidate);
-      if (verdict === 'allowed' || verdict === 'probe') {
-        admitted++;
-        return candidate;
-      }
-      const now = ctx.clock.now();
-      attempts.push({ deployment: candidate.deployment, startedAt: now, endedAt: now, outcome: 'skipped', reason: verdict.skip });
-    }
-    return undefined;
-  };
+/** The state of one request's walk over its candidates. */
+class AttemptLoop<C extends LoopCandidate, T> {
+  private readonly attempts: AttemptRecord[] = [];
+  private readonly semanticReasons: string[] = [];
+  private lastError: BreakwaterError | undefined;
+  private index = 0;
+  private admitted = 0;
+  private tried = 0;
+  private spent = 0;
+
+  constructor(
+    private readonly candidates: readonly C[],
+    private readonly policy: AttemptPolicy<C>,
+    private readonly ctx: LoopContext,
+    private readonly attempt: AttemptFn<C, T>,
+    private readonly check: CheckFn<T>,
+    private readonly onDiscard: ((result: T) => void) | undefined,
+  ) {}
 
   // `current` holds an admission (breaker probe or bulkhead slot) until its attempt is reported;
   // every way out of the loop gives an unused one back.
-  current = nextAdmitted();
-  while (current) {
-    if (ctx.signal.aborted) {
-      policy.report(current, { kind: 'abandoned' });
-      throw abortError(ctx.signal);
-    }
-    if (tried >= policy.maxAttempts) {
-      policy.report(current, { kind: 'abandoned' });
-      break;
-    }
-    if (retryIndex === 0) policy.onFirstAttempt(current);
-    const running = start(current, ctx, attempt, false, policy.hedgeAfterMs !== undefined);
-    attempts.push(running.record);
-    const before = attempts.length;
-    const settled = await settleWithHedge(running, current, candidates, policy, ctx, attempt, attempts, nextAdmitted);
-    tried += 1 + attempts.length - before;
-    const { winner, outcome, candidate } = settled;
-    current = candidate;
-    if (outcome.ok) {
-      const verdict = await check(outcome.value);
-      if (!verdict || verdict.ok) {
-        winner.record.outcome = 'success';
-        winner.record.endedAt = ctx.clock.now();
-        const elapsed = winner.record.endedAt - winner.record.startedAt;
-        policy.report(candidate, ctx.resolvesAtFirstToken ? { kind: 'success', ttftMs: elapsed } : { kind: 'success' });
-        return { result: outcome.value, candidate, attempts, abort: winner.abort, release: winner.unlink };
+  async run(): Promise<LoopResult<C, T>> {
+    const { policy, ctx } = this;
+    let retryIndex = 0;
+    let current = this.nextAdmitted();
+    while (current) {
+      if (ctx.signal.aborted) {
+        policy.report(current, { kind: 'abandoned' });
+        throw abortError(ctx.signal);
       }
-      onDiscard?.(outcome.value);
-      winner.abort(DISCARDED);
-      winner.unlink();
-      winner.record.outcome = 'semantic_failure';
-      winner.record.reasons = verdict.reasons;
-      winner.record.endedAt = ctx.clock.now();
-      semanticReasons.push(...verdict.reasons.map((r) => `${candidate.deployment}: ${r}`));
-      lastError = new BreakwaterError('semantic_validation_failed', `the answer failed validation: ${verdict.reasons.join('; ')}`);
-      policy.report(candidate, { kind: 'failure', failure: 'semantic', error: lastError });
-      spent += policy.costOf?.(candidate, outcome.value) ?? 0;
-      if (policy.maxSpendMicros !== undefined && spent >= policy.maxSpendMicros) break;
-      current = nextAdmitted();
+      if (this.tried >= policy.maxAttempts) {
+        policy.report(current, { kind: 'abandoned' });
+        break;
+      }
+      if (retryIndex === 0) policy.onFirstAttempt(current);
+      const running = start(current, ctx, this.attempt, false, policy.hedgeAfterMs !== undefined);
+      this.attempts.push(running.record);
+      const before = this.attempts.length;
+      const { winner, outcome, candidate } = await settleWithHedge(running, current, this.candidates, policy, ctx, this.attempt, this.attempts, () => this.nextAdmitted());
+      this.tried += 1 + this.attempts.length - before;
+      if (outcome.ok) {
+        const verdict = await this.check(outcome.value);
+        if (!verdict || verdict.ok) return this.succeed(winner, candidate, outcome.value);
+        if (!this.reject(winner, candidate, outcome.value, verdict)) break;
+      } else {
+        winner.unlink();
+        if (await this.retrySame(candidate, outcome.error, retryIndex)) {
+          retryIndex++;
+          current = candidate;
+          continue;
+        }
+      }
+      current = this.nextAdmitted();
       retryIndex = 0;
-      continue;
     }
-    const error = outcome.error;
+    throw this.exhausted();
+  }
+
+  private nextAdmitted(): C | undefined {
+    while (this.index < this.candidates.length) {
+      const candidate = this.candidates[this.index++]!;
+      const verdict = this.policy.admit(candidate);
+      if (verdict === 'allowed' || verdict === 'probe') {
+        this.admitted++;
+        return candidate;
+      }
+      const now = this.ctx.clock.now();
+      this.attempts.push({ deployment: candidate.deployment, startedAt: now, endedAt: now, outcome: 'skipped', reason: verdict.skip });
+    }
+    return undefined;
+  }
+
+  private succeed(winner: Running<T>, candidate: C, value: T): LoopResult<C, T> {
+    winner.record.outcome = 'success';
+    winner.record.endedAt = this.ctx.clock.now();
+    const elapsed = winner.record.endedAt - winner.record.startedAt;
+    this.policy.report(candidate, this.ctx.resolvesAtFirstToken ? { kind: 'success', ttftMs: elapsed } : { kind: 'success' });
+    return { result: value, candidate, attempts: this.attempts, abort: winner.abort, release: winner.unlink };
+  }
+
+  /** Records an answer validation rejected; false when the spend cap says to stop trying. */
+  private reject(winner: Running<T>, candidate: C, value: T, verdict: Verdict): boolean {
+    this.onDiscard?.(value);
+    winner.abort(DISCARDED);
     winner.unlink();
+    winner.record.outcome = 'semantic_failure';
+    winner.record.reasons = verdict.reasons;
+    winner.record.endedAt = this.ctx.clock.now();
+    this.semanticReasons.push(...verdict.reasons.map((r) => `${candidate.deployment}: ${r}`));
+    this.lastError = new BreakwaterError('semantic_validation_failed', `the answer failed validation: ${verdict.reasons.join('; ')}`);
+    this.policy.report(candidate, { kind: 'failure', failure: 'semantic', error: this.lastError });
+    this.spent += this.policy.costOf?.(candidate, value) ?? 0;
+    return this.policy.maxSpendMicros === undefined || this.spent < this.policy.maxSpendMicros;
+  }
+
+  /**
+   * Handles a failed attempt: throws when the failure goes straight to the client, waits and
+   * returns true to retry the same candidate, false to move on.
+   */
+  private async retrySame(candidate: C, error: BreakwaterError, retryIndex: number): Promise<boolean> {
+    const { policy, ctx } = this;
     if (ctx.signal.aborted) {
       policy.report(candidate, { kind: 'abandoned' });
       throw abortError(ctx.signal);
     }
-    lastError = error;
+    this.lastError = error;
     policy.report(candidate, { kind: 'failure', failure: failureKind(error), error });
     const next = decide(error);
-    if (next === 'stop') throw finalError(error, candidate, attempts);
-    if (next === 'retry' && retryIndex + 1 < policy.maxAttemptsPerDeployment(candidate)) {
-      const wait = policy.retryDelayMs(error, retryIndex, candidate);
-      const remaining = ctx.deadlineAt - ctx.clock.now();
-      if (wait <= policy.maxWaitMs && wait < remaining) {
-        await ctx.clock.sleep(wait, ctx.signal).catch(() => {});
-        // Asked after the wait, so the breaker and budget judge the moment of the retry.
-        if (!ctx.signal.aborted && policy.allowRetry(candidate)) {
-          retryIndex++;
-          continue;
-        }
-      }
+    if (next === 'stop') throw finalError(error, candidate, this.attempts);
+    if (next !== 'retry' || retryIndex + 1 >= policy.maxAttemptsPerDeployment(candidate)) return false;
+    const wait = policy.retryDelayMs(error, retryIndex, candidate);
+    if (wait > policy.maxWaitMs || wait >= ctx.deadlineAt - ctx.clock.now()) return false;
+    await ctx.clock.sleep(wait, ctx.signal).catch(() => {});
+    // Asked after the wait, so the breaker and budget judge the moment of the retry.
+    return !ctx.signal.aborted && policy.allowRetry(candidate);
+  }
+
+  /** The error when nothing is left to try. */
+  private exhausted(): BreakwaterError {
+    const { lastError, attempts } = this;
+    if (lastError === undefined) {
+      const allSkipped = this.admitted === 0 && attempts.length > 0;
+      const message = allSkipped ? 'every deployment is unavailable (circuit open or at capacity)' : 'no deployment could serve this request';
+      return new BreakwaterError('upstream_unavailable', message, { reason: allSkipped ? 'breaker_open' : 'no_candidate', attempts: this.tried });
     }
-    current = nextAdmitted();
-    retryIndex = 0;
+    if (this.semanticReasons.length > 0 && lastError.code === 'semantic_validation_failed') {
+      return new BreakwaterError('semantic_validation_failed', `no candidate gave a valid answer: ${this.semanticReasons.join('; ')}`, {
+        attempts: this.tried,
+        reason: 'validation',
+      });
+    }
+    return finalError(lastError, undefined, attempts);
   }
-  if (lastError === undefined) {
-    const reason = admitted === 0 && attempts.length > 0 ? 'every deployment is unavailable (circuit open or at capacity)' : 'no deployment could serve this request';
-    throw new BreakwaterError('upstream_unavailable', reason, { reason: admitted === 0 ? 'breaker_open' : 'no_candidate', attempts: attempts.length });
-  }
-  if (semanticReasons.length > 0 && lastError.code === 'semantic_validation_failed') {
-    throw new BreakwaterError('semantic_validation_failed', `no candidate gave a valid answer: ${semanticReasons.join('; ')}`, {
-      attempts: attempts.length,
-      reason: 'validation',
-    });
-  }
-  throw finalError(lastError, undefined, attempts);
 }
 
 const NO_ABORT = (): void => {};
