@@ -17,7 +17,7 @@ import { loadOrCreatePepper } from '../tenancy/key-hash.js';
 import { createKeyService, type KeyService } from '../tenancy/key-service.js';
 import { createHttpServer } from './http-server.js';
 import { registerAdminRoutes } from './admin-routes.js';
-import { registerRoutes } from './routes.js';
+import { registerRoutes, type ReadinessReport } from './routes.js';
 
 /** How to start a gateway in this process. */
 export interface StartOptions {
@@ -78,6 +78,30 @@ function discoverModels(config: Config, registry: ProviderRegistry, resolver: Ro
   }
 }
 
+/** Readiness (SPEC OBS-5): the config loaded (or we would not be here) and the store answers. */
+async function storeReadiness(stores: Stores): Promise<ReadinessReport> {
+  try {
+    await stores.ping();
+    return { ready: true, checks: { config: { ok: true }, store: { ok: true } } };
+  } catch (error) {
+    return { ready: false, checks: { config: { ok: true }, store: { ok: false, detail: String(error) } } };
+  }
+}
+
+/** The idempotency coordinator, with expired keys swept in the background, never on a request. */
+function startIdempotency(stores: Stores, config: Config, clock: Clock, logger: Logger): { coordinator: IdempotencyCoordinator; stop(): void } {
+  const coordinator = new IdempotencyCoordinator(stores.idempotency, {
+    ttlMs: config.routes.idempotency.ttlMs,
+    clock,
+    onStoreError: (err) => logger.error({ err }, 'idempotency store failed'),
+  });
+  const sweeper = setInterval(() => {
+    coordinator.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'idempotency sweep failed'));
+  }, IDEMPOTENCY_SWEEP_MS);
+  sweeper.unref();
+  return { coordinator, stop: () => clearInterval(sweeper) };
+}
+
 /**
  * Starts the gateway: config, stores (migrated), keys (bootstrapped on first start), providers,
  * the request pipeline and the HTTP front door.
@@ -100,33 +124,16 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const resolver = createRouteResolver(config, registry, resilience.createPolicy);
   const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation() });
 
-  const idempotency = new IdempotencyCoordinator(stores.idempotency, {
-    ttlMs: config.routes.idempotency.ttlMs,
-    clock,
-    onStoreError: (err) => logger.error({ err }, 'idempotency store failed'),
-  });
-  // Expired idempotency keys are swept in the background, never on a request.
-  const sweeper = setInterval(() => {
-    idempotency.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'idempotency sweep failed'));
-  }, IDEMPOTENCY_SWEEP_MS);
-  sweeper.unref();
-
+  const idempotency = startIdempotency(stores, config, clock, logger);
   const http = createHttpServer(config.server, logger);
   registerRoutes(http, {
     authenticate: (key) => keys.authenticate(key),
     gateway: () => gateway,
     models: () => resolver.models(),
     maxBodyBytes: config.server.maxBodyBytes,
-    idempotency,
+    idempotency: idempotency.coordinator,
     stream: config.stream,
-    readiness: async () => {
-      try {
-        await stores.ping();
-        return { ready: true, checks: { config: { ok: true }, store: { ok: true } } };
-      } catch (error) {
-        return { ready: false, checks: { config: { ok: true }, store: { ok: false, detail: String(error) } } };
-      }
-    },
+    readiness: () => storeReadiness(stores),
   });
   registerAdminRoutes(http, { authenticate: (key) => keys.authenticate(key), breakers: () => resilience.breakers });
   const address = await http.listen(config.server.port, config.server.host);
@@ -147,7 +154,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     bootstrapKeys,
     close() {
       closing ??= (async () => {
-        clearInterval(sweeper);
+        idempotency.stop();
         await http.drain(config.server.drainMs);
         await ledger.close();
         await registry.close();
