@@ -48,7 +48,7 @@ export async function handleCompletion(
     signal: info.signal,
     receivedAt: info.receivedAt,
     receivedAtMs: info.receivedAtMs,
-    upstreamHeaders: upstreamHeadersFor(req),
+    upstreamHeaders: upstreamHeadersFor(req, info.requestId),
     tags: tagsFor(req, request.metadata),
     endUser: request.user ?? request.metadata?.user_id,
     timeoutMs: timeoutFor(req),

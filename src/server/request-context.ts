@@ -38,12 +38,14 @@ export function tagsFor(req: IncomingMessage, metadata: Record<string, string> |
   return tags;
 }
 
-/** Headers passed on to the upstream: W3C trace context and simulator fault selection. */
-export function upstreamHeadersFor(req: IncomingMessage): Record<string, string> | undefined {
+/**
+ * Headers passed on to the upstream: the request id (SPEC API-11: one id from client to provider
+ * logs), W3C trace context, and simulator fault selection.
+ */
+export function upstreamHeadersFor(req: IncomingMessage, requestId: string): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': requestId };
   const traceparent = req.headers.traceparent;
   const fault = req.headers['x-sim-fault'];
-  if (traceparent === undefined && fault === undefined) return undefined;
-  const headers: Record<string, string> = {};
   if (typeof traceparent === 'string') headers.traceparent = traceparent;
   if (typeof fault === 'string') headers['x-sim-fault'] = fault;
   return headers;

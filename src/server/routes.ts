@@ -69,7 +69,7 @@ async function handleEmbeddings(deps: RouteDeps, req: IncomingMessage, res: Serv
     signal: info.signal,
     receivedAt: info.receivedAt,
     receivedAtMs: info.receivedAtMs,
-    upstreamHeaders: upstreamHeadersFor(req),
+    upstreamHeaders: upstreamHeadersFor(req, info.requestId),
     tags: tagsFor(req, undefined),
     endUser: request.user,
   };
