@@ -3,8 +3,8 @@ import { after, before, test } from 'node:test';
 import { startSimServer } from '../src/sim/sim-server.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-// Real time, small numbers: the gateway commits a silent stream after 100 ms with a heartbeat and
-// keeps sending one every 150 ms of silence (SPEC ST-5).
+// Real time, small numbers: the gateway commits a silent stream after 300 ms with a heartbeat and
+// keeps sending one every 400 ms of silence (SPEC ST-5). The margins leave room for a loaded CI box.
 let sim: Awaited<ReturnType<typeof startSimServer>>;
 let gateway: TestGateway;
 
@@ -18,8 +18,8 @@ models:
   remote-fast: remote/sim-fast
 routes:
   defaults:
-    timeouts: { headersMs: 800, firstTokenMs: 800, idleMs: 700 }
-stream: { earlyCommitMs: 100, heartbeatMs: 150 }
+    timeouts: { headersMs: 1500, firstTokenMs: 1500, idleMs: 1200 }
+stream: { earlyCommitMs: 300, heartbeatMs: 400 }
 `,
   });
 });
@@ -43,16 +43,16 @@ async function stream(path: '/v1/chat/completions' | '/v1/messages', fault?: str
 }
 
 test('a stream whose upstream is slow to start commits early with a heartbeat, then delivers everything', async () => {
-  const result = await stream('/v1/chat/completions', 'slow-first-token:ms=600');
+  const result = await stream('/v1/chat/completions', 'slow-first-token:ms=1100');
   assert.equal(result.status, 200);
-  assert.ok(result.headersAfterMs < 500, `headers after ${result.headersAfterMs.toFixed(0)} ms`);
+  assert.ok(result.headersAfterMs < 1000, `headers after ${result.headersAfterMs.toFixed(0)} ms, before the first token at 1100 ms`);
   assert.ok(result.raw.startsWith(': ping\n\n'), 'a heartbeat comment came first');
   assert.ok(result.raw.indexOf(': ping') < result.raw.indexOf('data: {'), 'heartbeats precede content');
   assert.ok(result.raw.endsWith('data: [DONE]\n\n'));
 });
 
 test('on /v1/messages the heartbeat is an Anthropic ping event', async () => {
-  const result = await stream('/v1/messages', 'slow-first-token:ms=400');
+  const result = await stream('/v1/messages', 'slow-first-token:ms=800');
   assert.ok(result.raw.startsWith('event: ping\ndata: {"type":"ping"}\n\n'));
   assert.match(result.raw, /event: message_stop/);
 });
