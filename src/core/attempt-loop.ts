@@ -90,6 +90,8 @@ export interface LoopResult<C, T> {
   abort(reason?: unknown): void;
   /** Ends the winning attempt's link to the request signal. */
   release(): void;
+  /** False when the attempt shares the request's signal: then `release` has nothing to do. */
+  linked: boolean;
 }
 
 /** Why a rejected answer's attempt is aborted (its stream may still be open). */
@@ -214,7 +216,7 @@ class AttemptLoop<C extends LoopCandidate, T> {
     winner.record.endedAt = this.ctx.clock.now();
     const elapsed = winner.record.endedAt - winner.record.startedAt;
     this.policy.report(candidate, this.ctx.resolvesAtFirstToken ? { kind: 'success', ttftMs: elapsed } : { kind: 'success' });
-    return { result: value, candidate, attempts: this.attempts, abort: winner.abort, release: winner.unlink };
+    return { result: value, candidate, attempts: this.attempts, abort: winner.abort, release: winner.unlink, linked: winner.unlink !== NO_ABORT };
   }
 
   /** Records an answer validation rejected; false when the spend cap says to stop trying. */

@@ -140,7 +140,10 @@ export async function executeStream<C extends Candidate>(request: CanonicalReque
     (opened) => void opened.iterator.return?.(),
   );
   const { head, iterator } = outcome.result;
-  return { candidate: outcome.candidate, attempts: outcome.attempts, head, rest: unlinkWhenDone(iterator, outcome.release), abort: outcome.abort };
+  // Only a linked attempt needs a wrapper to unlink it at the end; skipping it saves an async
+  // layer per streamed event.
+  const rest = outcome.linked ? unlinkWhenDone(iterator, outcome.release) : iterator;
+  return { candidate: outcome.candidate, attempts: outcome.attempts, head, rest, abort: outcome.abort };
 }
 
 function unlinkWhenDone(iterator: AsyncIterator<StreamPart>, unlink: () => void): AsyncIterator<StreamPart> {
