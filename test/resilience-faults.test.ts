@@ -283,6 +283,14 @@ describe('streams', () => {
     assert.ok(!stream.raw.includes('data: [DONE]'));
   });
 
+  test('an empty streamed answer is caught before any byte reaches the client, and the fallback answers', async () => {
+    primary.engine.setFaults('empty');
+    const stream = await streamText('chain');
+    assert.equal(stream.error, undefined);
+    assert.ok(stream.text.length > 0);
+    assert.equal(fallback.getJournal().length, 1);
+  });
+
   test('a failure before the first content byte is retried invisibly', async () => {
     primary.engine.setFaults('cut:after=0:times=1');
     const stream = await streamText('solo');

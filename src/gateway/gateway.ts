@@ -51,7 +51,10 @@ export interface StreamSession {
 }
 
 /** Builds the validation of one request's answers from its route (the validation module). */
-export type ValidationFactory = (route: ResolvedRoute, request: CanonicalRequest) => ((response: CanonicalResponse) => Promise<Verdict>) | undefined;
+export type ValidationFactory = (route: ResolvedRoute, request: CanonicalRequest) => AnswerValidation | undefined;
+
+/** Validates a whole answer. `contentOnly` means it only checks that there is content. */
+export type AnswerValidation = ((response: CanonicalResponse) => Promise<Verdict>) & { contentOnly?: boolean };
 
 /** What the gateway needs from the rest of the process. */
 export interface GatewayDeps {
@@ -121,7 +124,9 @@ export class Gateway {
     const parts = relayStream(head, rest, {
       request,
       signal: pipeline.signal,
-      validate: pipeline.validate,
+      // Once content has streamed, a check for content has nothing left to say: skip keeping
+      // every part of the stream just to run it.
+      validate: (pipeline.validate as AnswerValidation | undefined)?.contentOnly ? undefined : pipeline.validate,
       guard: route.degeneration ? createDegenerationGuard(route.degeneration) : undefined,
       onEnd: ({ usage, failure }) => {
         if (failure && failure.details.reason !== 'client_closed') {

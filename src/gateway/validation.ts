@@ -3,7 +3,7 @@ import type { CanonicalRequest, CanonicalResponse } from '../core/types.js';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
 import type { Config, ValidatorConfig } from '../config/schema.js';
 import { checkValidatorConfig, createDegenerationGuard, createValidators, runValidators, type Validator } from '../validation/validators.js';
-import type { ValidationFactory } from './gateway.js';
+import type { AnswerValidation, ValidationFactory } from './gateway.js';
 import type { ResolvedRoute } from './route-resolver.js';
 
 /**
@@ -30,7 +30,9 @@ export function createValidation(): ValidationFactory {
     }
     if (validators.length === 0) return undefined;
     const list = validators;
-    return (response: CanonicalResponse): Promise<Verdict> => runValidators(list, response, request);
+    const validate: AnswerValidation = (response: CanonicalResponse): Promise<Verdict> => runValidators(list, response, request);
+    validate.contentOnly = list.every((validator) => validator.name === 'non_empty');
+    return validate;
   };
 }
 
