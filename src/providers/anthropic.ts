@@ -75,14 +75,9 @@ class AnthropicAdapter extends HttpAdapterBase implements ProviderAdapter {
   async generate(request: CanonicalRequest, ctx: CallContext): Promise<CanonicalResponse> {
     try {
       const { body, decode } = this.encode(request, ctx.upstreamModel, false);
-      // Non-streamed answers send headers only once generation is done.
-      const untilDone = { ...ctx, timeouts: { ...ctx.timeouts, headersMs: Math.max(ctx.timeouts.headersMs, ctx.timeouts.totalMs) } };
-      const { headers, body: answer } = await this.http.postJson('/messages', body, untilDone);
+      const { headers, body: answer } = await this.http.postJson('/messages', body, this.untilDone(ctx));
       if (isRecord(answer) && answer.type === 'error') throw anthropicStreamError(answer);
-      const response = parseAnthropicMessagesResponse(answer, decode);
-      const rateLimit = parseRateLimitHeaders(headers, ctx.clock.now());
-      if (rateLimit) response.rateLimit = rateLimit;
-      return response;
+      return this.withRateLimit(parseAnthropicMessagesResponse(answer, decode), headers, ctx);
     } catch (err) {
       throw this.failure(err);
     }

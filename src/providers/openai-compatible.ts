@@ -138,9 +138,7 @@ class OpenAICompatibleAdapter extends HttpAdapterBase implements ProviderAdapter
       if (isRecord(answer) && answer.error != null && !Array.isArray(answer.choices)) throw this.classifyStreamError(answer.error);
       const response = parseOpenAIChatResponse(answer, this.hooks);
       if (response.usage.estimated) response.usage = estimatedUsage(request, this.outputLength(response));
-      const rateLimit = parseRateLimitHeaders(headers, ctx.clock.now());
-      if (rateLimit) response.rateLimit = rateLimit;
-      return response;
+      return this.withRateLimit(response, headers, ctx);
     } catch (err) {
       throw this.failure(err);
     }
@@ -190,10 +188,6 @@ class OpenAICompatibleAdapter extends HttpAdapterBase implements ProviderAdapter
   private requestBody(request: CanonicalRequest, stream: boolean, upstreamModel: string): Record<string, unknown> {
     const canonical = request.stream === stream ? request : { ...request, stream };
     return this.hooks.transformRequestBody(toOpenAIChatRequest(canonical, upstreamModel), request);
-  }
-
-  private untilDone(ctx: CallContext): CallContext {
-    return { ...ctx, timeouts: { ...ctx.timeouts, headersMs: Math.max(ctx.timeouts.headersMs, ctx.timeouts.totalMs) } };
   }
 
   private outputLength(response: CanonicalResponse): number {
