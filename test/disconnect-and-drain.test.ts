@@ -1,35 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startSimServer } from '../src/sim/sim-server.js';
-import type { SimJournalEntry } from '../src/sim/sim-journal.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { startSimBackedGateway, type SimBackedGateway } from './helpers/sim-backed-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
-let sim: Awaited<ReturnType<typeof startSimServer>>;
+let upstream: SimBackedGateway;
 let gateway: TestGateway;
 
 before(async () => {
   // Real timing upstream: sim-fast streams ~120 tokens/s, so a 600-word answer lasts seconds.
-  sim = await startSimServer({ port: 0, host: '127.0.0.1', seed: 3, timeScale: 1 });
-  gateway = await startTestGateway({
-    configYaml: `
-providers:
-  remote: { kind: openai-compatible, baseUrl: "${sim.url}/v1", apiKey: k }
-models:
-  remote-fast: remote/sim-fast
-`,
+  upstream = await startSimBackedGateway({
+    seed: 3,
+    timeScale: 1,
+    configYaml: (url) => `providers:\n  remote: { kind: openai-compatible, baseUrl: "${url}/v1", apiKey: k }\nmodels:\n  remote-fast: remote/sim-fast\n`,
   });
+  gateway = upstream.gateway;
 });
 
-after(async () => {
-  await gateway?.close();
-  await sim?.close();
-});
-
-async function journal(): Promise<SimJournalEntry[]> {
-  const res = await fetch(`${sim.url}/_sim/journal`);
-  const body = (await res.json()) as SimJournalEntry[] | { entries: SimJournalEntry[] };
-  return Array.isArray(body) ? body : body.entries;
-}
+after(() => upstream?.close());
 
 /** Polls `check` until it holds or `ms` pass; returns whether it held. */
 async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
@@ -51,7 +38,7 @@ function chatRequest(content: string, stream: boolean, signal?: AbortSignal): Pr
 }
 
 test('a client leaving a stream closes the upstream request and bills the partial usage', async () => {
-  await fetch(`${sim.url}/_sim/journal`, { method: 'DELETE' });
+  upstream.clearJournal();
   const controller = new AbortController();
   const res = await chatRequest('Write 600 words about tides', true, controller.signal);
   assert.equal(res.status, 200);
@@ -61,7 +48,7 @@ test('a client leaving a stream closes the upstream request and bills the partia
   const leftAt = Date.now();
   controller.abort();
 
-  const closed = await eventually(async () => (await journal()).some((e) => e.outcome === 'aborted'), 2000);
+  const closed = await eventually(async () => upstream.journal().some((e) => e.outcome === 'aborted'), 2000);
   assert.ok(closed, 'the upstream saw its connection closed');
   assert.ok(Date.now() - leftAt < 2000);
 
@@ -75,13 +62,13 @@ test('a client leaving a stream closes the upstream request and bills the partia
 });
 
 test('a client leaving a non-streamed request closes the upstream request too', async () => {
-  await fetch(`${sim.url}/_sim/journal`, { method: 'DELETE' });
+  upstream.clearJournal();
   const controller = new AbortController();
   const pending = chatRequest('Write 600 words about harbours', false, controller.signal).catch((error: unknown) => error);
-  assert.ok(await eventually(async () => (await journal()).length > 0, 2000), 'the upstream call started');
+  assert.ok(await eventually(async () => upstream.journal().length > 0, 2000), 'the upstream call started');
   controller.abort();
   await pending;
-  assert.ok(await eventually(async () => (await journal()).some((e) => e.outcome === 'aborted'), 2000), 'the upstream saw its connection closed');
+  assert.ok(await eventually(async () => upstream.journal().some((e) => e.outcome === 'aborted'), 2000), 'the upstream saw its connection closed');
 });
 
 test('closing the gateway lets an in-flight stream finish, then refuses new connections', async () => {

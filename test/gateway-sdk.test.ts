@@ -2,8 +2,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startSimServer } from '../src/sim/sim-server.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { startSimBackedGateway, type SimBackedGateway } from './helpers/sim-backed-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 const weatherTool = {
   type: 'function' as const,
@@ -21,32 +21,31 @@ const anthropicWeatherTool = {
 };
 
 let gateway: TestGateway;
-let sim: Awaited<ReturnType<typeof startSimServer>>;
+let upstream: SimBackedGateway;
 let openai: OpenAI;
 let anthropic: Anthropic;
 
 before(async () => {
   // A real HTTP upstream speaking both wire formats, registered once as an Anthropic provider and
   // once as an OpenAI-compatible one, so every translation direction crosses a real socket.
-  sim = await startSimServer({ port: 0, host: '127.0.0.1', seed: 7, timeScale: 0 });
-  gateway = await startTestGateway({
-    configYaml: `
+  upstream = await startSimBackedGateway({
+    seed: 7,
+    timeScale: 0,
+    configYaml: (url) => `
 providers:
-  upstream-anthropic: { kind: anthropic, baseUrl: "${sim.url}/v1", apiKey: test-anthropic-key }
-  upstream-openai: { kind: openai-compatible, baseUrl: "${sim.url}/v1", apiKey: test-openai-key, flavor: vllm }
+  upstream-anthropic: { kind: anthropic, baseUrl: "${url}/v1", apiKey: test-anthropic-key }
+  upstream-openai: { kind: openai-compatible, baseUrl: "${url}/v1", apiKey: test-openai-key, flavor: vllm }
 models:
   claude-sim: upstream-anthropic/sim-smart
   gpt-sim: upstream-openai/sim-smart
 `,
   });
+  gateway = upstream.gateway;
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.key, maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: gateway.url, apiKey: gateway.key, maxRetries: 0 });
 });
 
-after(async () => {
-  await gateway?.close();
-  await sim?.close();
-});
+after(() => upstream?.close());
 
 describe('OpenAI SDK against the gateway', () => {
   test('a non-streaming sim-fast completion carries content, usage and Breakwater headers', async () => {

@@ -1,32 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
-import { startSimServer } from '../src/sim/sim-server.js';
-import type { SimJournalEntry } from '../src/sim/sim-journal.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { startSimBackedGateway, type SimBackedGateway } from './helpers/sim-backed-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 // Faults that only exist on the wire (broken SSE, a missing terminator, a dropped socket) against
 // a real HTTP upstream: `sim serve` registered as an OpenAI-compatible provider.
-let sim: Awaited<ReturnType<typeof startSimServer>>;
+let upstream: SimBackedGateway;
 let gateway: TestGateway;
 
 before(async () => {
-  sim = await startSimServer({ port: 0, host: '127.0.0.1', seed: 5, timeScale: 0 });
-  gateway = await startTestGateway({ configYaml: `providers:\n  wire: { kind: openai-compatible, baseUrl: "${sim.url}/v1", apiKey: k }\nmodels:\n  wired: wire/sim-fast\nroutes:\n  defaults:\n    timeouts: { headersMs: 400, firstTokenMs: 400, idleMs: 400 }\n` });
+  upstream = await startSimBackedGateway({
+    seed: 5,
+    timeScale: 0,
+    configYaml: (url) =>
+      `providers:\n  wire: { kind: openai-compatible, baseUrl: "${url}/v1", apiKey: k }\nmodels:\n  wired: wire/sim-fast\nroutes:\n  defaults:\n    timeouts: { headersMs: 400, firstTokenMs: 400, idleMs: 400 }\n`,
+  });
+  gateway = upstream.gateway;
 });
 
-after(async () => {
-  await gateway?.close();
-  await sim?.close();
-});
+after(() => upstream?.close());
 
-beforeEach(async () => {
-  await fetch(`${sim.url}/_sim/journal`, { method: 'DELETE' });
-});
-
-async function journal(): Promise<SimJournalEntry[]> {
-  const body = (await (await fetch(`${sim.url}/_sim/journal`)).json()) as SimJournalEntry[] | { entries: SimJournalEntry[] };
-  return Array.isArray(body) ? body : body.entries;
-}
+beforeEach(() => upstream.clearJournal());
 
 async function stream(fault: string): Promise<{ status: number; raw: string; text: string; error?: { code: string; reason?: string }; usage?: unknown }> {
   const res = await fetch(`${gateway.url}/v1/chat/completions`, {
@@ -53,7 +47,7 @@ test('a malformed first chunk is retried before any byte reaches the client', as
   assert.equal(result.status, 200);
   assert.equal(result.error, undefined);
   assert.ok(result.raw.endsWith('data: [DONE]\n\n'));
-  assert.equal((await journal()).length, 2);
+  assert.equal(upstream.journal().length, 2);
 });
 
 test('a malformed chunk after content fails cleanly in-band, without [DONE]', async () => {
@@ -92,7 +86,7 @@ test('a non-streamed request to a silent upstream gets a 504 at the header timeo
     assert.equal(body.error.code, 'upstream_timeout');
     assert.ok(performance.now() - started < 3000, `${fault}: answered in ${performance.now() - started} ms`);
   }
-  const calls = await journal();
+  const calls = upstream.journal();
   assert.equal(calls.filter((c) => c.faults.includes('hang')).length, 1, 'a silent upstream is not asked again');
   assert.equal(calls.filter((c) => c.faults.some((f) => f.startsWith('stall'))).length, 2, 'a stall after output is retried once');
 });

@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startSimServer } from '../src/sim/sim-server.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { startSimBackedGateway, type SimBackedGateway } from './helpers/sim-backed-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
 // Real time, small numbers: the gateway commits a silent stream after 300 ms with a heartbeat and
 // keeps sending one every 400 ms of silence (SPEC ST-5). The margins leave room for a loaded CI box.
-let sim: Awaited<ReturnType<typeof startSimServer>>;
+let upstream: SimBackedGateway;
 let gateway: TestGateway;
 
 before(async () => {
-  sim = await startSimServer({ port: 0, host: '127.0.0.1', seed: 9, timeScale: 0 });
-  gateway = await startTestGateway({
-    configYaml: `
+  upstream = await startSimBackedGateway({
+    seed: 9,
+    timeScale: 0,
+    configYaml: (url) => `
 providers:
-  remote: { kind: openai-compatible, baseUrl: "${sim.url}/v1", apiKey: k }
+  remote: { kind: openai-compatible, baseUrl: "${url}/v1", apiKey: k }
 models:
   remote-fast: remote/sim-fast
 routes:
@@ -22,12 +23,10 @@ routes:
 stream: { earlyCommitMs: 300, heartbeatMs: 400 }
 `,
   });
+  gateway = upstream.gateway;
 });
 
-after(async () => {
-  await gateway?.close();
-  await sim?.close();
-});
+after(() => upstream?.close());
 
 async function stream(path: '/v1/chat/completions' | '/v1/messages', fault?: string) {
   const started = performance.now();

@@ -1,21 +1,22 @@
 import OpenAI from 'openai';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startSimServer } from '../src/sim/sim-server.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { startSimBackedGateway, type SimBackedGateway } from './helpers/sim-backed-gateway.js';
+import type { TestGateway } from './helpers/test-gateway.js';
 
-let sim: Awaited<ReturnType<typeof startSimServer>>;
+let upstream: SimBackedGateway;
 let gateway: TestGateway;
 
 before(async () => {
-  sim = await startSimServer({ port: 0, host: '127.0.0.1', seed: 11, timeScale: 0 });
-  gateway = await startTestGateway({ env: { BREAKWATER_UPSTREAM_LOCAL: `${sim.url}/v1`, BREAKWATER_UPSTREAM_LOCAL_KEY: 'local-secret' } });
+  upstream = await startSimBackedGateway({
+    seed: 11,
+    timeScale: 0,
+    env: (url) => ({ BREAKWATER_UPSTREAM_LOCAL: `${url}/v1`, BREAKWATER_UPSTREAM_LOCAL_KEY: 'local-secret' }),
+  });
+  gateway = upstream.gateway;
 });
 
-after(async () => {
-  await gateway?.close();
-  await sim?.close();
-});
+after(() => upstream?.close());
 
 test('BREAKWATER_UPSTREAM_<NAME> adds an OpenAI-compatible upstream whose models are discovered in the background', async () => {
   const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.key, maxRetries: 0 });
