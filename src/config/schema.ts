@@ -217,6 +217,14 @@ export const configSchema = z
       .object({
         heartbeatMs: positiveInt.default(15_000),
         earlyCommitMs: positiveInt.default(1_000),
+        /** A resumable stream with no subscriber for this long is cancelled (SPEC ST-3, ST-11). */
+        detachGraceMs: positiveInt.default(60_000),
+        /** How long a finished stream's events (and a stored response) stay readable (SPEC ST-13). */
+        retentionMs: positiveInt.default(86_400_000),
+        /** A subscriber this many events behind while its socket is full is closed; it may resume (SPEC ST-9). */
+        subscriberQueueEvents: positiveInt.default(1_000),
+        /** At most this many clients read one stream at once (SPEC ST-9). */
+        maxSubscribers: positiveInt.default(16),
       })
       .strict()
       .prefault({}),

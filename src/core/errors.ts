@@ -22,6 +22,8 @@ export const ERROR_CODES = Object.freeze({
   upstream_unavailable: { status: 503, retryable: true },
   overloaded: { status: 503, retryable: true },
   upstream_timeout: { status: 504, retryable: true },
+  /** An explicit cancel or an abandoned resumable stream; 499 as proxies log a client-closed request. */
+  cancelled: { status: 499, retryable: false },
 } as const);
 
 /** A stable, string error code. */

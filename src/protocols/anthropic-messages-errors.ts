@@ -27,6 +27,7 @@ const ANTHROPIC_ERROR_TYPES: Readonly<Record<ErrorCode, string>> = Object.freeze
   upstream_unavailable: 'overloaded_error',
   overloaded: 'overloaded_error',
   upstream_timeout: 'timeout_error',
+  cancelled: 'api_error',
 });
 
 /** The Anthropic `error.type` a client of `/v1/messages` sees for one of our error codes. */

@@ -5,10 +5,12 @@ import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../core/ty
 import type { Gateway, GenerateResult, RequestContext } from '../gateway/gateway.js';
 import { validateIdempotencyKey, type IdempotencyCoordinator } from '../gateway/idempotency.js';
 import type { KeyRecord } from '../store/interfaces.js';
-import type { ChatCodec } from './chat-codecs.js';
+import type { ChatCodec, StreamEncoder } from './chat-codecs.js';
 import { readJsonBody, sendJson } from './http-io.js';
 import { handleIdempotentCompletion } from './idempotent-completion.js';
+import { serveResumableStream, wantsResumable, type ResumableStreamSettings } from './resumable-completion.js';
 import { SseWriter } from './sse-writer.js';
+import type { StreamHub } from '../streaming/stream-hub.js';
 import { tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
 
 /** What a completion handler needs from the server. */
@@ -16,8 +18,10 @@ export interface CompletionHandlerDeps {
   gateway: () => Gateway;
   maxBodyBytes: number;
   idempotency: IdempotencyCoordinator;
-  /** `stream.heartbeatMs` and `stream.earlyCommitMs`. */
-  stream: { heartbeatMs: number; earlyCommitMs: number };
+  /** The `stream` settings. */
+  stream: ResumableStreamSettings;
+  /** Resumable streams (SPEC ST-11); without it `x-breakwater-resumable` is ignored. */
+  hub?: StreamHub;
 }
 
 /** Per-request facts the server has already established. */
@@ -56,6 +60,10 @@ export async function handleCompletion(
   const idempotencyKey = validateIdempotencyKey(singleHeader(req, 'idempotency-key'));
   if (idempotencyKey !== undefined) {
     await handleIdempotentCompletion(codec, deps, res, { body, request, ctx, key: idempotencyKey, owner: info.key });
+    return;
+  }
+  if (request.stream && deps.hub && wantsResumable(req.headers['x-breakwater-resumable'])) {
+    await serveResumableStream(codec, { gateway: deps.gateway, hub: deps.hub, stream: deps.stream }, res, request, ctx);
     return;
   }
   const gateway = deps.gateway();
@@ -100,9 +108,9 @@ export async function writeStream(
   signal: AbortSignal,
   heartbeatMs: number,
 ): Promise<void> {
-  const writer = new SseWriter(res, codec, heartbeatMs);
+  const writer = new SseWriter(res, codec.heartbeat, heartbeatMs);
   writer.commit(headers);
-  await writer.relay(request, parts, signal);
+  await writer.relay(encoderFor(codec, request), parts, signal);
 }
 
 /**
@@ -111,14 +119,14 @@ export async function writeStream(
  * status, after it the failure is an in-band error in the client's dialect.
  */
 async function serveStream(codec: ChatCodec, deps: CompletionHandlerDeps, res: ServerResponse, request: CanonicalRequest, ctx: RequestContext): Promise<void> {
-  const writer = new SseWriter(res, codec, deps.stream.heartbeatMs);
+  const writer = new SseWriter(res, codec.heartbeat, deps.stream.heartbeatMs);
   const early = setTimeout(() => writer.commitEarly(), deps.stream.earlyCommitMs);
   let session;
   try {
     session = await deps.gateway().stream(request, ctx);
   } catch (error) {
     if (!writer.isCommitted) throw error;
-    await writer.relay(request, inBandError(toBreakwaterError(error)), ctx.signal);
+    await writer.relay(encoderFor(codec, request), inBandError(toBreakwaterError(error)), ctx.signal);
     return;
   } finally {
     clearTimeout(early);
@@ -128,10 +136,20 @@ async function serveStream(codec: ChatCodec, deps: CompletionHandlerDeps, res: S
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
     writer.commit(metaHeaders(opened));
-    await writer.relay(request, opened.parts, ctx.signal);
+    await writer.relay(encoderFor(codec, request), opened.parts, ctx.signal);
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** A fresh encoder for one client stream of `codec`'s dialect. */
+export function encoderFor(codec: ChatCodec, request: CanonicalRequest): StreamEncoder {
+  return codec.createEncoder({
+    id: codec.idPrefix + randomHex128(),
+    publicModel: request.model,
+    created: Math.floor(Date.now() / 1000),
+    includeUsage: Boolean(request.includeUsage),
+  });
 }
 
 async function* inBandError(error: BreakwaterError): AsyncGenerator<StreamPart> {

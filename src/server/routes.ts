@@ -10,6 +10,9 @@ import { readJsonBody, sendJson } from './http-io.js';
 import type { HttpServer, RequestInfo } from './http-server.js';
 import type { RouteParams } from './router.js';
 import { tagsFor, upstreamHeadersFor } from './request-context.js';
+import { handleStreamCancel, handleStreamResume } from './stream-routes.js';
+import type { Config } from '../config/schema.js';
+import type { StreamHub } from '../streaming/stream-hub.js';
 
 /** A readiness check result (SPEC OBS-5). */
 export interface ReadinessReport {
@@ -27,7 +30,8 @@ export interface RouteDeps {
   readiness: () => Promise<ReadinessReport>;
   maxBodyBytes: number;
   idempotency: IdempotencyCoordinator;
-  stream: { heartbeatMs: number; earlyCommitMs: number };
+  stream: Config['stream'];
+  hub: StreamHub;
 }
 
 type Info = RequestInfo & { params: RouteParams };
@@ -41,7 +45,7 @@ function withKey(deps: RouteDeps, scope: KeyScope, handler: KeyedHandler) {
 }
 
 function completion(deps: RouteDeps, codec: ChatCodec): KeyedHandler {
-  const handlerDeps = { gateway: deps.gateway, maxBodyBytes: deps.maxBodyBytes, idempotency: deps.idempotency, stream: deps.stream };
+  const handlerDeps = { gateway: deps.gateway, maxBodyBytes: deps.maxBodyBytes, idempotency: deps.idempotency, stream: deps.stream, hub: deps.hub };
   return (req, res, info) => handleCompletion(codec, handlerDeps, req, res, info);
 }
 
@@ -51,6 +55,8 @@ export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
   router.on('POST', '/v1/chat/completions', withKey(deps, 'chat', completion(deps, openAIChatCodec)));
   router.on('POST', '/v1/messages', withKey(deps, 'chat', completion(deps, anthropicMessagesCodec)));
   router.on('POST', '/v1/embeddings', withKey(deps, 'embeddings', (req, res, info) => handleEmbeddings(deps, req, res, info)));
+  router.on('GET', '/v1/streams/:id', withKey(deps, 'chat', (req, res, info) => handleStreamResume(deps, req, res, info.params.id!, info.key, info.signal)));
+  router.on('POST', '/v1/streams/:id/cancel', withKey(deps, 'chat', (_req, res, info) => handleStreamCancel(deps, res, info.params.id!, info.key)));
   router.on('GET', '/v1/models', withKey(deps, 'chat', async (req, res, info) => handleModels(deps, req, res, info.key)));
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
   router.on('GET', '/readyz', async (_req, res) => {

@@ -1,8 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { randomHex128 } from '../core/ids.js';
-import type { CanonicalRequest, StreamPart } from '../core/types.js';
-import { formatSseEvent } from '../protocols/sse.js';
-import type { ChatCodec } from './chat-codecs.js';
+import type { StreamPart } from '../core/types.js';
+import { formatSseEvent, type SseEvent } from '../protocols/sse.js';
+import type { SubscriberSink } from '../streaming/stream-subscription.js';
 
 /** SSE response headers (SPEC ST-6): no caching, no transformation, no proxy buffering. */
 const SSE_HEADERS = Object.freeze({
@@ -25,7 +24,8 @@ export class SseWriter {
 
   constructor(
     private readonly res: ServerResponse,
-    private readonly codec: ChatCodec,
+    /** The dialect's keep-alive frame. */
+    private readonly heartbeat: string,
     private readonly heartbeatMs: number,
   ) {}
 
@@ -44,23 +44,17 @@ export class SseWriter {
   }
 
   /** Commits early with a heartbeat right away, before the upstream has produced anything. */
-  commitEarly(): void {
+  commitEarly(headers: Record<string, string> = {}): void {
     if (this.committed || this.res.writableEnded) return;
-    this.commit({});
-    this.res.write(this.codec.heartbeat);
+    this.commit(headers);
+    this.res.write(this.heartbeat);
   }
 
   /**
    * Writes `parts` in the client's dialect until they end or the client leaves, then ends the
    * response.
    */
-  async relay(request: CanonicalRequest, parts: AsyncIterable<StreamPart>, signal: AbortSignal): Promise<void> {
-    const encoder = this.codec.createEncoder({
-      id: this.codec.idPrefix + randomHex128(),
-      publicModel: request.model,
-      created: Math.floor(Date.now() / 1000),
-      includeUsage: Boolean(request.includeUsage),
-    });
+  async relay(encoder: { encode(part: StreamPart): SseEvent[] }, parts: AsyncIterable<StreamPart>, signal: AbortSignal): Promise<void> {
     try {
       for await (const part of parts) {
         const events = encoder.encode(part);
@@ -74,6 +68,18 @@ export class SseWriter {
     } finally {
       this.close();
     }
+  }
+
+  /** This response as a stream subscriber's sink (resumable streams). */
+  sink(signal: AbortSignal): SubscriberSink {
+    return {
+      write: (chunk) => {
+        this.touch();
+        return this.res.write(chunk);
+      },
+      drained: () => drained(this.res),
+      signal,
+    };
   }
 
   /** Stops the heartbeat and ends the response. */
@@ -93,7 +99,7 @@ export class SseWriter {
       if (this.res.writableEnded) return;
       const silence = performance.now() - this.lastWriteAt;
       if (silence >= this.heartbeatMs) {
-        this.res.write(this.codec.heartbeat);
+        this.res.write(this.heartbeat);
         this.touch();
         this.arm(this.heartbeatMs);
       } else {

@@ -18,6 +18,8 @@ import { createKeyService, type KeyService } from '../tenancy/key-service.js';
 import { createHttpServer } from './http-server.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerRoutes, type ReadinessReport } from './routes.js';
+import { StreamHub } from '../streaming/stream-hub.js';
+import { interruptedEvent } from './stream-terminals.js';
 
 /** How to start a gateway in this process. */
 export interface StartOptions {
@@ -41,6 +43,8 @@ export interface RunningBreakwater {
   logger: Logger;
   resilience: Resilience;
   providers: ProviderRegistry;
+  /** Resumable streams produced by this process. */
+  streams: StreamHub;
   /** Keys created on first start, to print once; empty on later starts. */
   bootstrapKeys: { adminKey?: string | undefined; virtualKey?: string | undefined };
   /** Drains requests (up to `server.drainMs`), flushes the ledger and closes stores. */
@@ -48,6 +52,7 @@ export interface RunningBreakwater {
 }
 
 const IDEMPOTENCY_SWEEP_MS = 10 * 60_000;
+const STREAM_SWEEP_MS = 10 * 60_000;
 
 /** Secrets never reach the logs (SPEC OBS-4, SEC-1). */
 const REDACT_PATHS = ['apiKey', '*.apiKey', 'key', '*.key', 'headers.authorization', 'headers["x-api-key"]', 'authorization'];
@@ -103,6 +108,28 @@ function startIdempotency(stores: Stores, config: Config, clock: Clock, logger: 
 }
 
 /**
+ * The stream hub, with streams a crashed process left open ended as interrupted (so their readers
+ * get a terminal event, SPEC ST-14) and expired streams and responses swept in the background.
+ */
+async function startStreams(stores: Stores, config: Config, clock: Clock, logger: Logger): Promise<{ hub: StreamHub; stop(): Promise<void> }> {
+  const hub = new StreamHub({ log: stores.events, clock, detachGraceMs: config.stream.detachGraceMs, retentionMs: config.stream.retentionMs, logger });
+  const interrupted = await hub.recoverOrphans(interruptedEvent);
+  if (interrupted > 0) logger.warn({ streams: interrupted }, 'ended streams a previous process left open');
+  const sweeper = setInterval(() => {
+    const now = clock.now();
+    Promise.all([stores.events.purgeExpired(now), stores.responses.purgeExpiredResponses(now)]).catch((err: unknown) => logger.warn({ err }, 'stream sweep failed'));
+  }, STREAM_SWEEP_MS);
+  sweeper.unref();
+  return {
+    hub,
+    async stop() {
+      clearInterval(sweeper);
+      await hub.close();
+    },
+  };
+}
+
+/**
  * Starts the gateway: config, stores (migrated), keys (bootstrapped on first start), providers,
  * the request pipeline and the HTTP front door.
  */
@@ -125,6 +152,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation() });
 
   const idempotency = startIdempotency(stores, config, clock, logger);
+  const streams = await startStreams(stores, config, clock, logger);
   const http = createHttpServer(config.server, logger);
   registerRoutes(http, {
     authenticate: (key) => keys.authenticate(key),
@@ -133,6 +161,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     maxBodyBytes: config.server.maxBodyBytes,
     idempotency: idempotency.coordinator,
     stream: config.stream,
+    hub: streams.hub,
     readiness: () => storeReadiness(stores),
   });
   registerAdminRoutes(http, { authenticate: (key) => keys.authenticate(key), breakers: () => resilience.breakers });
@@ -151,11 +180,13 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     logger,
     resilience,
     providers: registry,
+    streams: streams.hub,
     bootstrapKeys,
     close() {
       closing ??= (async () => {
         idempotency.stop();
         await http.drain(config.server.drainMs);
+        await streams.stop();
         await ledger.close();
         await registry.close();
         await stores.close();

@@ -145,12 +145,87 @@ export interface IdempotencyStore {
   purgeExpired(now: number): Promise<number>;
 }
 
+/** One event of a stream as the log keeps it: the SSE fields and its log-assigned sequence number. */
+export interface LoggedEvent {
+  seq: number;
+  event?: string | undefined;
+  data: string;
+}
+
+/** Where a stream stands; every status but `active` is terminal. */
+export type StreamStatus = 'active' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+
+/** A resumable stream's header row (SPEC ST-1, ST-13). */
+export interface StreamRecord {
+  /** `strm_…` for chat streams, the `resp_…` id for Responses. */
+  id: string;
+  /** The tenant that created it: only it may read or cancel (SPEC SEC-3). */
+  tenant: string;
+  kind: 'chat' | 'responses';
+  status: StreamStatus;
+  createdAt: number;
+  endedAt?: number | undefined;
+  /** Deleted after this (retention); far in the future while active. */
+  expiresAt: number;
+  /** Dialect facts a resumed client needs (response headers, model), as JSON. */
+  meta: string;
+}
+
+/** Appends for one stream, in order; part of a group commit. */
+export interface StreamAppend {
+  streamId: string;
+  events: LoggedEvent[];
+}
+
+/**
+ * Ordered events per stream (SPEC §2.4 EventLog). One producer writes each stream, so sequence
+ * numbers are assigned by it; `append` takes many streams' events at once so a backend can
+ * group-commit them in one transaction (SQLite) or pipeline (Redis Streams).
+ */
+export interface EventLog {
+  createStream(record: StreamRecord): Promise<void>;
+  append(batch: StreamAppend[]): Promise<void>;
+  /** Events with `seq > after`, oldest first, at most `limit`. */
+  read(streamId: string, after: number, limit: number): Promise<LoggedEvent[]>;
+  getStream(id: string): Promise<StreamRecord | undefined>;
+  /** Marks the stream terminal and starts its retention. */
+  endStream(id: string, status: Exclude<StreamStatus, 'active'>, at: number, expiresAt: number): Promise<void>;
+  /** Streams still `active`, e.g. left behind by a crashed process. */
+  listActive(): Promise<StreamRecord[]>;
+  deleteStream(id: string): Promise<boolean>;
+  /** Deletes streams (and their events) expired at `now`; returns how many. */
+  purgeExpired(now: number): Promise<number>;
+}
+
+/** A stored OpenAI Responses object (SPEC API-4, SEC-5). */
+export interface StoredResponse {
+  id: string;
+  tenant: string;
+  status: string;
+  /** The Response object JSON as `GET /v1/responses/{id}` returns it. */
+  body: string;
+  /** The canonical conversation including this answer, JSON, for `previous_response_id`. */
+  conversation: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Responses created with `store: true`. */
+export interface ResponseStore {
+  putResponse(record: StoredResponse): Promise<void>;
+  getResponse(id: string): Promise<StoredResponse | undefined>;
+  deleteResponse(id: string): Promise<boolean>;
+  purgeExpiredResponses(now: number): Promise<number>;
+}
+
 /** The stores one process uses. */
 export interface Stores {
   keys: KeyStore;
   ledger: LedgerStore;
   meta: MetaStore;
   idempotency: IdempotencyStore;
+  events: EventLog;
+  responses: ResponseStore;
   /** A cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -9,6 +9,7 @@ import {
   type RequestRecord,
   type Stores,
 } from './interfaces.js';
+import { createMemoryEventLog, createMemoryResponseStore } from './memory-event-log.js';
 
 // Records are copied in and out so a caller mutating what it got back cannot change the store,
 // which is what the SQLite store does by construction.
@@ -146,6 +147,8 @@ export function createMemoryStores(): Stores {
     ledger: createMemoryLedgerStore(),
     meta: createMemoryMetaStore(),
     idempotency: createMemoryIdempotencyStore(),
+    events: createMemoryEventLog(),
+    responses: createMemoryResponseStore(),
     async ping() {
       if (closed) throw new Error('the memory store is closed');
     },

@@ -13,6 +13,7 @@ import {
   type Stores,
 } from './interfaces.js';
 import { migrateSqliteDatabase } from './migrator.js';
+import { createSqliteEventLog, createSqliteResponseStore } from './sqlite-event-log.js';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js';
 
 interface KeyRow {
@@ -344,6 +345,8 @@ export function openSqliteStores(options: { path: string }): Stores {
     ledger: createSqliteLedgerStore(db),
     meta: createSqliteMetaStore(db),
     idempotency: createSqliteIdempotencyStore(db),
+    events: createSqliteEventLog(db),
+    responses: createSqliteResponseStore(db),
     async ping() {
       ping.get();
     },

@@ -18,9 +18,9 @@ export interface TestGateway {
 
 /** Starts a gateway with simulated models answering instantly; `yaml` adds config. */
 export async function startTestGateway(
-  options: { configYaml?: string; env?: Record<string, string>; logger?: Logger; maxBodyBytes?: number; clock?: Clock } = {},
+  options: { configYaml?: string; env?: Record<string, string>; logger?: Logger; maxBodyBytes?: number; clock?: Clock; timeScale?: number; dataDir?: string } = {},
 ): Promise<TestGateway> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bw-test-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'bw-test-'));
   let configPath: string | undefined;
   if (options.configYaml) {
     const { writeFileSync } = await import('node:fs');
@@ -33,7 +33,7 @@ export async function startTestGateway(
     env,
     overrides: {
       server: { port: 0, dataDir, logLevel: 'silent', drainMs: 2000, ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) },
-      sim: { timeScale: 0 },
+      sim: { timeScale: options.timeScale ?? 0 },
     },
   });
   const app = await startBreakwater({ config, env, clock: options.clock, logger: options.logger ?? pino({ level: 'silent' }) });
@@ -44,7 +44,7 @@ export async function startTestGateway(
     adminKey: app.bootstrapKeys.adminKey!,
     async close() {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,77 @@
+import type { ServerResponse } from 'node:http';
+import { randomHex128 } from '../core/ids.js';
+import type { CanonicalRequest } from '../core/types.js';
+import type { Gateway, RequestContext } from '../gateway/gateway.js';
+import type { StreamHub } from '../streaming/stream-hub.js';
+import { subscribe } from '../streaming/stream-subscription.js';
+import { tenantOf } from '../tenancy/tenant-of.js';
+import type { ChatCodec } from './chat-codecs.js';
+import { encoderFor, metaHeaders } from './completion-handler.js';
+import { SseWriter } from './sse-writer.js';
+
+/** Stream settings a resumable stream uses. */
+export interface ResumableStreamSettings {
+  heartbeatMs: number;
+  earlyCommitMs: number;
+  subscriberQueueEvents: number;
+}
+
+/** The response header naming a resumable stream (SPEC ST-11). */
+export const STREAM_ID_HEADER = 'x-breakwater-stream-id';
+
+/** True when the client opted in with `x-breakwater-resumable: true`. */
+export function wantsResumable(header: string | string[] | undefined): boolean {
+  return typeof header === 'string' && header.trim().toLowerCase() === 'true';
+}
+
+/**
+ * Serves a streamed chat request as a resumable stream (SPEC ST-11): the generation runs in the
+ * hub, detached from this client; every event carries its log id, a reconnect with
+ * `GET /v1/streams/{id}` and `Last-Event-ID` gets exactly the missing events, and a client that
+ * leaves only detaches. Until the headers are out, failures keep their HTTP status and a client
+ * that leaves cancels (it never learned the stream id).
+ */
+export async function serveResumableStream(
+  codec: ChatCodec,
+  deps: { gateway: () => Gateway; hub: StreamHub; stream: ResumableStreamSettings },
+  res: ServerResponse,
+  request: CanonicalRequest,
+  ctx: RequestContext,
+): Promise<void> {
+  const id = `strm_${randomHex128()}`;
+  const gateway = deps.gateway();
+  const live = await deps.hub.start({
+    id,
+    tenant: tenantOf(ctx.key),
+    kind: 'chat',
+    meta: { dialect: codec.dialect, model: request.model },
+    encoder: encoderFor(codec, request),
+    keepWhenDetached: false,
+    open: async (signal) => {
+      const session = await gateway.stream(request, { ...ctx, signal });
+      return { parts: session.parts, headers: metaHeaders(session) };
+    },
+  });
+  const idHeader = { [STREAM_ID_HEADER]: id };
+  const writer = new SseWriter(res, codec.heartbeat, deps.stream.heartbeatMs);
+  const early = setTimeout(() => writer.commitEarly(idHeader), deps.stream.earlyCommitMs);
+  const leftEarly = () => {
+    if (!writer.isCommitted) deps.hub.cancel(id, 'the client left before the stream started');
+  };
+  ctx.signal.addEventListener('abort', leftEarly, { once: true });
+  try {
+    await live.opened;
+  } catch (error) {
+    if (!writer.isCommitted) throw error;
+    // Committed early: the failure is the log's terminal event, sent below.
+  } finally {
+    clearTimeout(early);
+    ctx.signal.removeEventListener('abort', leftEarly);
+  }
+  writer.commit({ ...idHeader, ...live.headers });
+  try {
+    await subscribe(deps.hub, id, -1, writer.sink(ctx.signal), { maxLagEvents: deps.stream.subscriberQueueEvents, alreadyAttached: true });
+  } finally {
+    writer.close();
+  }
+}

@@ -1,0 +1,222 @@
+import type { Logger } from 'pino';
+import { startTimer, type CancelTimer, type Clock } from '../core/clock.js';
+import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
+import type { StreamPart } from '../core/types.js';
+import type { SseEvent } from '../protocols/sse.js';
+import type { EventLog, LoggedEvent, StreamRecord, StreamStatus } from '../store/interfaces.js';
+import { EventLogWriter } from './event-log-writer.js';
+import { LiveStream } from './live-stream.js';
+
+/** Turns canonical parts into a client dialect's events; `cancelled` ends a cancelled stream. */
+export interface LogEncoder {
+  encode(part: StreamPart): SseEvent[];
+  /** The dialect's own terminal events for a cancel; without it the cancel is an in-band error. */
+  cancelled?(): SseEvent[];
+}
+
+/** An upstream stream that has begun. */
+export interface OpenedUpstream {
+  parts: AsyncIterable<StreamPart>;
+  /** Response-level headers for the creating client (served-by, attempts…). */
+  headers?: Record<string, string>;
+}
+
+/** What to produce into a new stream. */
+export interface ProducerSpec {
+  id: string;
+  tenant: string;
+  kind: StreamRecord['kind'];
+  /** Facts a resuming client needs, stored with the stream. */
+  meta: Record<string, unknown>;
+  encoder: LogEncoder;
+  /** Opens the upstream; `signal` is the stream's own, never a client's. */
+  open(signal: AbortSignal): Promise<OpenedUpstream>;
+  /** Keep generating with nobody attached (background responses); else the detach grace applies. */
+  keepWhenDetached: boolean;
+  /** Runs once the stream ended and its terminal event is durable. */
+  onEnd?(live: LiveStream): Promise<void> | void;
+}
+
+/** Settings of a {@link StreamHub}. */
+export interface StreamHubOptions {
+  log: EventLog;
+  clock: Clock;
+  /** A stream without subscribers for this long is cancelled (SPEC ST-3, ST-11). */
+  detachGraceMs: number;
+  /** How long a finished stream stays readable (SPEC ST-13). */
+  retentionMs: number;
+  logger?: Logger;
+}
+
+/** Far enough in the future that an active stream never expires. */
+const ACTIVE_EXPIRY = Number.MAX_SAFE_INTEGER;
+
+const cancelledError = (why: string) => new BreakwaterError('cancelled', why, { reason: 'cancelled' });
+
+/**
+ * The streams this process produces (SPEC M6). Each stream's producer runs detached from any
+ * client: it encodes upstream parts into the client dialect's events, numbers them, and hands them
+ * to the group-commit writer; subscribers see events only once committed (SPEC ST-12). A client
+ * leaving detaches, never cancels; a stream nobody watches for `detachGraceMs` is cancelled.
+ */
+export class StreamHub {
+  private readonly live = new Map<string, LiveStream>();
+  private readonly graceTimers = new Map<string, CancelTimer>();
+  private readonly writer: EventLogWriter;
+
+  constructor(private readonly options: StreamHubOptions) {
+    this.writer = new EventLogWriter(options.log);
+  }
+
+  get log(): EventLog {
+    return this.options.log;
+  }
+
+  /** The stream if this process is producing it. */
+  get(id: string): LiveStream | undefined {
+    return this.live.get(id);
+  }
+
+  /** Number of streams this process is producing now. */
+  get activeCount(): number {
+    return this.live.size;
+  }
+
+  /** Records a new stream and starts its producer; the caller awaits `opened` if it cares. */
+  async start(spec: ProducerSpec): Promise<LiveStream> {
+    const record: StreamRecord = {
+      id: spec.id,
+      tenant: spec.tenant,
+      kind: spec.kind,
+      status: 'active',
+      createdAt: this.options.clock.now(),
+      expiresAt: ACTIVE_EXPIRY,
+      meta: JSON.stringify(spec.meta),
+    };
+    await this.options.log.createStream(record);
+    const live = new LiveStream(record);
+    this.live.set(spec.id, live);
+    void this.produce(live, spec);
+    // Until the creator attaches, the stream counts as watched; `detach` starts the grace.
+    if (!spec.keepWhenDetached) this.attach(live);
+    return live;
+  }
+
+  /** Counts a subscriber in (stopping any detach grace). */
+  attach(live: LiveStream): void {
+    live.subscribers++;
+    this.graceTimers.get(live.id)?.();
+    this.graceTimers.delete(live.id);
+  }
+
+  /** Counts a subscriber out; the last one leaving starts the grace unless the stream is kept. */
+  detach(live: LiveStream, keepWhenDetached = false): void {
+    live.subscribers = Math.max(0, live.subscribers - 1);
+    if (live.subscribers > 0 || live.status !== 'active' || keepWhenDetached || this.graceTimers.has(live.id)) return;
+    const cancel = startTimer(this.options.clock, this.options.detachGraceMs, () => {
+      this.graceTimers.delete(live.id);
+      if (live.subscribers === 0) this.cancel(live.id, 'nobody reattached to the stream within the detach grace period');
+    });
+    this.graceTimers.set(live.id, cancel);
+  }
+
+  /** Stops a live stream at its next part; the partial output stays in the log. False if not live here. */
+  cancel(id: string, why = 'the stream was cancelled'): boolean {
+    const live = this.live.get(id);
+    if (!live || live.status !== 'active') return false;
+    if (!live.cancelRequested) {
+      live.cancelRequested = true;
+      live.controller.abort(cancelledError(why));
+    }
+    return true;
+  }
+
+  /**
+   * Ends streams left `active` by a process that died (single-process setups; with shared
+   * storage the lease owner's replica does this, SPEC ST-14): clients waiting on them get a
+   * terminal event instead of silence.
+   */
+  async recoverOrphans(terminal: (record: StreamRecord, seq: number) => SseEvent): Promise<number> {
+    const log = this.options.log;
+    let count = 0;
+    for (const record of await log.listActive()) {
+      if (this.live.has(record.id)) continue;
+      let last = -1;
+      for (let page = await log.read(record.id, -1, 1000); page.length > 0; page = await log.read(record.id, last, 1000)) last = page[page.length - 1]!.seq;
+      const event = terminal(record, last + 1);
+      await log.append([{ streamId: record.id, events: [{ seq: last + 1, event: event.event, data: event.data }] }]);
+      const now = this.options.clock.now();
+      await log.endStream(record.id, 'interrupted', now, now + this.options.retentionMs);
+      count++;
+    }
+    return count;
+  }
+
+  /** Cancels every live stream and waits for their terminal events (shutdown). */
+  async close(): Promise<void> {
+    const streams = [...this.live.values()];
+    for (const live of streams) this.cancel(live.id, 'the gateway is shutting down');
+    await Promise.all(streams.map((live) => live.ended));
+    await this.writer.flush();
+    for (const cancel of this.graceTimers.values()) cancel();
+    this.graceTimers.clear();
+  }
+
+  private async produce(live: LiveStream, spec: ProducerSpec): Promise<void> {
+    let seq = -1;
+    const emit = (events: SseEvent[]) => {
+      if (events.length === 0) return;
+      const logged: LoggedEvent[] = events.map((event) => ({ seq: ++seq, event: event.event, data: event.data }));
+      this.writer.enqueue(live.id, logged, (error) => {
+        if (error) this.options.logger?.error({ err: error, stream: live.id }, 'stream event log append failed');
+        else live.publish(logged);
+      });
+    };
+    const endWith = (error: BreakwaterError): 'failed' | 'cancelled' => {
+      if (live.cancelRequested) {
+        emit(spec.encoder.cancelled?.() ?? spec.encoder.encode({ type: 'error', error }));
+        return 'cancelled';
+      }
+      emit(spec.encoder.encode({ type: 'error', error }));
+      return 'failed';
+    };
+    let status: Exclude<StreamStatus, 'active'> = 'completed';
+    try {
+      const upstream = await spec.open(live.controller.signal);
+      live.headers = upstream.headers ?? {};
+      live.markOpened();
+      let finished = false;
+      for await (const part of upstream.parts) {
+        if (part.type === 'error') {
+          status = endWith(part.error);
+          finished = true;
+          break;
+        }
+        emit(spec.encoder.encode(part));
+        if (part.type === 'finish') finished = true;
+      }
+      if (!finished) status = endWith(live.cancelRequested ? cancelledError('the stream was cancelled') : new BreakwaterError('upstream_error', 'the stream ended without finishing', { reason: 'stream_truncated' }));
+    } catch (thrown) {
+      const error = live.cancelRequested ? cancelledError('the stream was cancelled') : toBreakwaterError(thrown);
+      live.markOpenFailed(error);
+      status = endWith(error);
+    }
+    await this.writer.flush();
+    const now = this.options.clock.now();
+    try {
+      await this.options.log.endStream(live.id, status, now, now + this.options.retentionMs);
+    } catch (error) {
+      this.options.logger?.error({ err: error, stream: live.id }, 'ending a stream in the event log failed');
+    }
+    live.finish(status);
+    this.graceTimers.get(live.id)?.();
+    this.graceTimers.delete(live.id);
+    this.live.delete(live.id);
+    try {
+      await spec.onEnd?.(live);
+    } catch (error) {
+      this.options.logger?.error({ err: error, stream: live.id }, 'stream end hook failed');
+    }
+    live.markEnded();
+  }
+}
