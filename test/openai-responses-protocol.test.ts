@@ -18,16 +18,6 @@ import type { SseEvent } from '../src/protocols/sse.js';
 const weatherSchema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
 const answerSchema = { type: 'object', properties: { summary: { type: 'string' } }, required: ['summary'], additionalProperties: false };
 
-function thrown(fn: () => unknown): BreakwaterError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof BreakwaterError, `expected a BreakwaterError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the call to throw');
-}
-
 /** Item ids msg_1, fc_2, … so whole objects can be compared. */
 function counterIds(): ResponseItemIdFactory {
   let n = 0;
@@ -261,10 +251,7 @@ describe('OpenAI Responses requests', () => {
   ];
   for (const [name, body, param] of invalidBodies) {
     test(`rejects ${name} with invalid_request naming ${param ?? 'no param'}`, () => {
-      const error = thrown(() => parseOpenAIResponsesRequest(body));
-      assert.equal(error.code, 'invalid_request');
-      assert.equal(error.status, 400);
-      assert.equal(error.param, param);
+      assert.throws(() => parseOpenAIResponsesRequest(body), { name: 'BreakwaterError', code: 'invalid_request', status: 400, param });
     });
   }
 });

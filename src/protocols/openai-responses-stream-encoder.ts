@@ -52,26 +52,32 @@ export interface ResponsesStreamEncoder {
   readonly done: boolean;
 }
 
-interface OpenMessage {
+/** The item being streamed; `index` is its output index. */
+interface OpenItemBase {
+  index: number;
+  /** The type of this item's delta events. */
+  deltaType: string;
+  /** Everything of a delta event before the delta text: serialised once per item, not per token. */
+  deltaHead: string;
+}
+interface OpenMessage extends OpenItemBase {
   kind: 'message';
   item: ResponseMessageItem;
-  index: number;
-  /** Everything of a text-delta event before the delta: serialised once per item, not per token. */
-  deltaHead: string;
 }
-interface OpenReasoning {
+interface OpenReasoning extends OpenItemBase {
   kind: 'reasoning';
   item: ResponseReasoningItem;
-  index: number;
-  deltaHead: string;
 }
-interface OpenCall {
+interface OpenCall extends OpenItemBase {
   kind: 'function_call';
   item: ResponseFunctionCallItem;
-  index: number;
-  deltaHead: string;
 }
 type OpenItem = OpenMessage | OpenReasoning | OpenCall;
+
+/** The prefix of a delta event, up to `"delta":`. */
+function deltaHead(type: string, itemId: string, outputIndex: number, fields: string): string {
+  return `{"type":"${type}","item_id":${JSON.stringify(itemId)},"output_index":${outputIndex},${fields}"delta":`;
+}
 
 const TERMINAL_EVENTS: Readonly<Record<string, string>> = Object.freeze({
   completed: 'response.completed',
@@ -130,10 +136,10 @@ class ResponsesEncoder implements ResponsesStreamEncoder {
       case 'start':
         return this.start();
       case 'text-delta':
-        return part.text === '' ? [] : this.textDelta(part.text);
+        return part.text === '' ? [] : this.delta('message', part.text);
       case 'reasoning-delta':
         // Signatures and redacted blocks have no text a client can show.
-        return part.text === '' ? [] : this.reasoningDelta(part.text);
+        return part.text === '' ? [] : this.delta('reasoning', part.text);
       case 'tool-call-start':
         return this.callStart(part.index, part.id, part.name);
       case 'tool-call-delta':
@@ -170,42 +176,31 @@ class ResponsesEncoder implements ResponsesStreamEncoder {
     return events;
   }
 
-  private textDelta(text: string): SseEvent[] {
+  /** Text and reasoning fragments: open the item when another kind is open, then one prebuilt-prefix event. */
+  private delta(kind: 'message' | 'reasoning', text: string): SseEvent[] {
     let events: SseEvent[] | undefined;
     let open = this.open;
-    if (open?.kind !== 'message') {
+    if (open?.kind !== kind) {
       events = this.start();
-      open = this.openMessage(events);
+      open = kind === 'message' ? this.openMessage(events) : this.openReasoning(events);
     }
-    open.item.content[0]!.text += text;
-    const event = this.raw('response.output_text.delta', open.deltaHead + JSON.stringify(text));
+    if (open.kind === 'message') open.item.content[0]!.text += text;
+    else if (open.kind === 'reasoning') open.item.summary[0]!.text += text;
+    const event = this.raw(open.deltaType, open.deltaHead + JSON.stringify(text));
     if (events === undefined) return [event];
     events.push(event);
     return events;
   }
 
-  private reasoningDelta(text: string): SseEvent[] {
-    let events: SseEvent[] | undefined;
-    let open = this.open;
-    if (open?.kind !== 'reasoning') {
-      events = this.start();
-      open = this.openReasoning(events);
-    }
-    open.item.summary[0]!.text += text;
-    const event = this.raw('response.reasoning_summary_text.delta', open.deltaHead + JSON.stringify(text));
-    if (events === undefined) return [event];
-    events.push(event);
-    return events;
-  }
-
-  private callStart(index: number, callId: string, name: string): SseEvent[] {
+  private callStart(callIndex: number, callId: string, name: string): SseEvent[] {
     const events = this.start();
     this.closeOpen(events, 'completed');
     const item: ResponseFunctionCallItem = { id: this.newItemId('fc'), type: 'function_call', status: 'in_progress', call_id: callId, name, arguments: '' };
-    const open: OpenCall = { kind: 'function_call', item, index: this.output.length, deltaHead: '' };
-    open.deltaHead = `{"type":"response.function_call_arguments.delta","item_id":${JSON.stringify(item.id)},"output_index":${open.index},"delta":`;
+    const index = this.output.length;
+    const deltaType = 'response.function_call_arguments.delta';
+    const open: OpenCall = { kind: 'function_call', item, index, deltaType, deltaHead: deltaHead(deltaType, item.id, index, '') };
     this.addItem(events, open);
-    this.calls.set(index, open);
+    this.calls.set(callIndex, open);
     return events;
   }
 
@@ -217,16 +212,16 @@ class ResponsesEncoder implements ResponsesStreamEncoder {
     const call = this.calls.get(index);
     if (call === undefined) return [];
     call.item.arguments += delta;
-    return [this.raw('response.function_call_arguments.delta', call.deltaHead + JSON.stringify(delta))];
+    return [this.raw(call.deltaType, call.deltaHead + JSON.stringify(delta))];
   }
 
   private openMessage(events: SseEvent[]): OpenMessage {
     this.closeOpen(events, 'completed');
     const item: ResponseMessageItem = { id: this.newItemId('msg'), type: 'message', status: 'in_progress', role: 'assistant', content: [] };
-    const open: OpenMessage = { kind: 'message', item, index: this.output.length, deltaHead: '' };
-    open.deltaHead =
-      `{"type":"response.output_text.delta","item_id":${JSON.stringify(item.id)},"output_index":${open.index},` +
-      `"content_index":0,"logprobs":[],"delta":`;
+    const index = this.output.length;
+    const deltaType = 'response.output_text.delta';
+    const head = deltaHead(deltaType, item.id, index, '"content_index":0,"logprobs":[],');
+    const open: OpenMessage = { kind: 'message', item, index, deltaType, deltaHead: head };
     this.addItem(events, open);
     const part = { type: 'output_text' as const, text: '', annotations: [], logprobs: [] };
     events.push(this.event('response.content_part.added', { item_id: item.id, output_index: open.index, content_index: 0, part }));
@@ -237,10 +232,9 @@ class ResponsesEncoder implements ResponsesStreamEncoder {
   private openReasoning(events: SseEvent[]): OpenReasoning {
     this.closeOpen(events, 'completed');
     const item: ResponseReasoningItem = { id: this.newItemId('rs'), type: 'reasoning', summary: [] };
-    const open: OpenReasoning = { kind: 'reasoning', item, index: this.output.length, deltaHead: '' };
-    open.deltaHead =
-      `{"type":"response.reasoning_summary_text.delta","item_id":${JSON.stringify(item.id)},"output_index":${open.index},` +
-      `"summary_index":0,"delta":`;
+    const index = this.output.length;
+    const deltaType = 'response.reasoning_summary_text.delta';
+    const open: OpenReasoning = { kind: 'reasoning', item, index, deltaType, deltaHead: deltaHead(deltaType, item.id, index, '"summary_index":0,') };
     this.addItem(events, open);
     const part = { type: 'summary_text' as const, text: '' };
     events.push(this.event('response.reasoning_summary_part.added', { item_id: item.id, output_index: open.index, summary_index: 0, part }));
