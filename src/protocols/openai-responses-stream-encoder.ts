@@ -158,7 +158,7 @@ class ResponsesEncoder implements ResponsesStreamEncoder {
     if (this.final) return [];
     const events = this.begin();
     this.closeOpen(events, 'incomplete');
-    this.terminate(events, 'cancelled', null, null);
+    this.terminate(events, 'cancelled', null, null, this.usage);
     return events;
   }
 
