@@ -1,4 +1,3 @@
-import { BreakwaterError } from '../core/errors.js';
 import type {
   CanonicalRequest,
   ContentPart,
@@ -11,8 +10,19 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from '../core/types.js';
-
-type JsonRecord = Record<string, unknown>;
+import {
+  describe,
+  imageFromUrl,
+  invalid,
+  isRecord,
+  optionalBoolean,
+  optionalInteger,
+  optionalNumber,
+  optionalString,
+  requireRecord,
+  requireString,
+  type JsonRecord,
+} from './request-validation.js';
 
 /** Top-level fields this parser reads; everything else goes to `extra` untouched. */
 const KNOWN_FIELDS: ReadonlySet<string> = new Set([
@@ -38,60 +48,6 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   'function_call',
 ]);
 
-function invalid(param: string | undefined, message: string): BreakwaterError {
-  return new BreakwaterError('invalid_request', message, param === undefined ? {} : { param });
-}
-
-function isRecord(value: unknown): value is JsonRecord {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing (the field is missing)';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
-}
-
-function requireString(value: unknown, param: string): string {
-  if (typeof value !== 'string') throw invalid(param, `${param} must be a string, got ${describe(value)}`);
-  return value;
-}
-
-function requireRecord(value: unknown, param: string): JsonRecord {
-  if (!isRecord(value)) throw invalid(param, `${param} must be an object, got ${describe(value)}`);
-  return value;
-}
-
-// OpenAI clients send `null` for "not set", so null and undefined both mean absent.
-function optionalString(value: unknown, param: string): string | undefined {
-  return value == null ? undefined : requireString(value, param);
-}
-
-function optionalBoolean(value: unknown, param: string): boolean | undefined {
-  if (value == null) return undefined;
-  if (typeof value !== 'boolean') throw invalid(param, `${param} must be true or false, got ${describe(value)}`);
-  return value;
-}
-
-function optionalNumber(value: unknown, param: string, min: number, max: number): number | undefined {
-  if (value == null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw invalid(param, `${param} must be a number between ${min} and ${max}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function optionalInteger(value: unknown, param: string, min: number): number | undefined {
-  if (value == null) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    const bound = min === Number.MIN_SAFE_INTEGER ? '' : ` ≥ ${min}`;
-    throw invalid(param, `${param} must be an integer${bound}, got ${describe(value)}`);
-  }
-  return value;
-}
-
 function parseTextPart(raw: unknown, param: string): TextPart {
   const part = requireRecord(raw, param);
   if (part.type !== 'text') throw invalid(`${param}.type`, `${param}.type must be 'text' here, got ${describe(part.type)}`);
@@ -103,21 +59,6 @@ function parseTextContent(raw: unknown, param: string): TextPart[] {
   if (typeof raw === 'string') return [{ type: 'text', text: raw }];
   if (!Array.isArray(raw)) throw invalid(param, `${param} must be a string or an array of text parts, got ${describe(raw)}`);
   return raw.map((part, i) => parseTextPart(part, `${param}[${i}]`));
-}
-
-/** Splits a base64 data URL so other dialects get raw data and a media type. */
-function imageFromUrl(url: string, detail: string | undefined): ImagePart {
-  const image: ImagePart = { type: 'image' };
-  const comma = url.indexOf(',');
-  const header = url.startsWith('data:') && comma > 0 ? url.slice(5, comma) : '';
-  if (header.endsWith(';base64') && header.length > 7) {
-    image.mediaType = header.slice(0, -7);
-    image.data = url.slice(comma + 1);
-  } else {
-    image.url = url;
-  }
-  if (detail !== undefined) image.detail = detail;
-  return image;
 }
 
 function parseUserPart(raw: unknown, param: string): TextPart | ImagePart {
