@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import { randomHex128 } from '../core/ids.js';
-import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../core/types.js';
+import type { CanonicalRequest, CanonicalResponse, Dialect, StreamPart } from '../core/types.js';
 import type { Gateway, GenerateResult, RequestContext } from '../gateway/gateway.js';
 import { validateIdempotencyKey, type IdempotencyCoordinator } from '../gateway/idempotency.js';
 import type { KeyRecord } from '../store/interfaces.js';
@@ -44,19 +44,7 @@ export async function handleCompletion(
 ): Promise<void> {
   const body = await readJsonBody(req, deps.maxBodyBytes);
   const request = codec.parseRequest(body);
-  const ctx: RequestContext = {
-    requestId: info.requestId,
-    key: info.key,
-    dialect: codec.dialect,
-    endpoint: req.url ?? '',
-    signal: info.signal,
-    receivedAt: info.receivedAt,
-    receivedAtMs: info.receivedAtMs,
-    upstreamHeaders: upstreamHeadersFor(req, info.requestId),
-    tags: tagsFor(req, request.metadata),
-    endUser: request.user ?? request.metadata?.user_id,
-    timeoutMs: timeoutFor(req),
-  };
+  const ctx = requestContextFor(req, info, codec.dialect, request);
   const idempotencyKey = validateIdempotencyKey(singleHeader(req, 'idempotency-key'));
   if (idempotencyKey !== undefined) {
     await handleIdempotentCompletion(codec, deps, res, { body, request, ctx, key: idempotencyKey, owner: info.key });
@@ -72,7 +60,24 @@ export async function handleCompletion(
     sendCompletion(codec, res, request, result.response, metaHeaders(result));
     return;
   }
-  await serveStream(codec, deps, res, request, ctx);
+  await serveStream({ heartbeat: codec.heartbeat, encoder: () => encoderFor(codec, request) }, deps, res, request, ctx);
+}
+
+/** The gateway's view of one client request. */
+export function requestContextFor(req: IncomingMessage, info: HandlerRequest, dialect: Dialect, request: CanonicalRequest): RequestContext {
+  return {
+    requestId: info.requestId,
+    key: info.key,
+    dialect,
+    endpoint: req.url ?? '',
+    signal: info.signal,
+    receivedAt: info.receivedAt,
+    receivedAtMs: info.receivedAtMs,
+    upstreamHeaders: upstreamHeadersFor(req, info.requestId),
+    tags: tagsFor(req, request.metadata),
+    endUser: request.user ?? request.metadata?.user_id,
+    timeoutMs: timeoutFor(req),
+  };
 }
 
 /** Sends a complete answer in the client's dialect. */
@@ -118,15 +123,21 @@ export async function writeStream(
  * heartbeat if the upstream is still silent (SPEC ST-5): until then a failure keeps its HTTP
  * status, after it the failure is an in-band error in the client's dialect.
  */
-async function serveStream(codec: ChatCodec, deps: CompletionHandlerDeps, res: ServerResponse, request: CanonicalRequest, ctx: RequestContext): Promise<void> {
-  const writer = new SseWriter(res, codec.heartbeat, deps.stream.heartbeatMs);
+export async function serveStream(
+  dialect: { heartbeat: string; encoder: () => StreamEncoder },
+  deps: Pick<CompletionHandlerDeps, 'gateway' | 'stream'>,
+  res: ServerResponse,
+  request: CanonicalRequest,
+  ctx: RequestContext,
+): Promise<void> {
+  const writer = new SseWriter(res, dialect.heartbeat, deps.stream.heartbeatMs);
   const early = setTimeout(() => writer.commitEarly(), deps.stream.earlyCommitMs);
   let session;
   try {
     session = await deps.gateway().stream(request, ctx);
   } catch (error) {
     if (!writer.isCommitted) throw error;
-    await writer.relay(encoderFor(codec, request), inBandError(toBreakwaterError(error)), ctx.signal);
+    await writer.relay(dialect.encoder(), inBandError(toBreakwaterError(error)), ctx.signal);
     return;
   } finally {
     clearTimeout(early);
@@ -136,7 +147,7 @@ async function serveStream(codec: ChatCodec, deps: CompletionHandlerDeps, res: S
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
     writer.commit(metaHeaders(opened));
-    await writer.relay(encoderFor(codec, request), opened.parts, ctx.signal);
+    await writer.relay(dialect.encoder(), opened.parts, ctx.signal);
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
   }

@@ -11,6 +11,9 @@ import type { HttpServer, RequestInfo } from './http-server.js';
 import type { RouteParams } from './router.js';
 import { tagsFor, upstreamHeadersFor } from './request-context.js';
 import { handleStreamCancel, handleStreamResume } from './stream-routes.js';
+import { handleCancelResponse, handleCreateResponse, handleDeleteResponse, handleGetResponse } from './responses-routes.js';
+import type { ResponseStore } from '../store/interfaces.js';
+import type { Clock } from '../core/clock.js';
 import type { Config } from '../config/schema.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
 
@@ -32,6 +35,8 @@ export interface RouteDeps {
   idempotency: IdempotencyCoordinator;
   stream: Config['stream'];
   hub: StreamHub;
+  responses: ResponseStore;
+  clock: Clock;
 }
 
 type Info = RequestInfo & { params: RouteParams };
@@ -55,6 +60,10 @@ export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
   router.on('POST', '/v1/chat/completions', withKey(deps, 'chat', completion(deps, openAIChatCodec)));
   router.on('POST', '/v1/messages', withKey(deps, 'chat', completion(deps, anthropicMessagesCodec)));
   router.on('POST', '/v1/embeddings', withKey(deps, 'embeddings', (req, res, info) => handleEmbeddings(deps, req, res, info)));
+  router.on('POST', '/v1/responses', withKey(deps, 'chat', (req, res, info) => handleCreateResponse(deps, req, res, info)));
+  router.on('GET', '/v1/responses/:id', withKey(deps, 'chat', (req, res, info) => handleGetResponse(deps, req, res, info.params.id!, info)));
+  router.on('POST', '/v1/responses/:id/cancel', withKey(deps, 'chat', (_req, res, info) => handleCancelResponse(deps, res, info.params.id!, info)));
+  router.on('DELETE', '/v1/responses/:id', withKey(deps, 'chat', (_req, res, info) => handleDeleteResponse(deps, res, info.params.id!, info)));
   router.on('GET', '/v1/streams/:id', withKey(deps, 'chat', (req, res, info) => handleStreamResume(deps, req, res, info.params.id!, info.key, info.signal)));
   router.on('POST', '/v1/streams/:id/cancel', withKey(deps, 'chat', (_req, res, info) => handleStreamCancel(deps, res, info.params.id!, info.key)));
   router.on('GET', '/v1/models', withKey(deps, 'chat', async (req, res, info) => handleModels(deps, req, res, info.key)));

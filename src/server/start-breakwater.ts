@@ -19,7 +19,7 @@ import { createHttpServer } from './http-server.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerRoutes, type ReadinessReport } from './routes.js';
 import { StreamHub } from '../streaming/stream-hub.js';
-import { interruptedEvent } from './stream-terminals.js';
+import { failStoredResponse, interruptedEvent } from './stream-terminals.js';
 
 /** How to start a gateway in this process. */
 export interface StartOptions {
@@ -114,7 +114,8 @@ function startIdempotency(stores: Stores, config: Config, clock: Clock, logger: 
 async function startStreams(stores: Stores, config: Config, clock: Clock, logger: Logger): Promise<{ hub: StreamHub; stop(): Promise<void> }> {
   const hub = new StreamHub({ log: stores.events, clock, detachGraceMs: config.stream.detachGraceMs, retentionMs: config.stream.retentionMs, logger });
   const interrupted = await hub.recoverOrphans(interruptedEvent);
-  if (interrupted > 0) logger.warn({ streams: interrupted }, 'ended streams a previous process left open');
+  for (const record of interrupted) if (record.kind === 'responses') await failStoredResponse(stores, record.id);
+  if (interrupted.length > 0) logger.warn({ streams: interrupted.length }, 'ended streams a previous process left open');
   const sweeper = setInterval(() => {
     const now = clock.now();
     Promise.all([stores.events.purgeExpired(now), stores.responses.purgeExpiredResponses(now)]).catch((err: unknown) => logger.warn({ err }, 'stream sweep failed'));
@@ -162,6 +163,8 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     idempotency: idempotency.coordinator,
     stream: config.stream,
     hub: streams.hub,
+    responses: stores.responses,
+    clock,
     readiness: () => storeReadiness(stores),
   });
   registerAdminRoutes(http, { authenticate: (key) => keys.authenticate(key), breakers: () => resilience.breakers });

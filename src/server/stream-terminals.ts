@@ -2,7 +2,7 @@ import { BreakwaterError } from '../core/errors.js';
 import type { Dialect } from '../core/types.js';
 import { toAnthropicErrorBody, toOpenAIErrorObject } from '../protocols/error-body.js';
 import type { SseEvent } from '../protocols/sse.js';
-import type { StreamRecord } from '../store/interfaces.js';
+import type { Stores, StreamRecord } from '../store/interfaces.js';
 
 const interrupted = () =>
   new BreakwaterError('upstream_error', 'the process producing this stream stopped before it finished', { reason: 'interrupted', retryable: true });
@@ -20,4 +20,13 @@ export function interruptedEvent(record: StreamRecord, seq: number): SseEvent {
   }
   if (meta.dialect === 'anthropic-messages') return { event: 'error', data: JSON.stringify(toAnthropicErrorBody(error)) };
   return { data: JSON.stringify({ error: toOpenAIErrorObject(error) }) };
+}
+
+/** Marks a stored response whose producer died as failed, with the same error its stream ended with. */
+export async function failStoredResponse(stores: Pick<Stores, 'responses'>, id: string): Promise<void> {
+  const stored = await stores.responses.getResponse(id);
+  if (!stored) return;
+  const body = JSON.parse(stored.body) as Record<string, unknown>;
+  const failed = { ...body, status: 'failed', error: { code: 'server_error', message: interrupted().message } };
+  await stores.responses.putResponse({ ...stored, status: 'failed', body: JSON.stringify(failed) });
 }

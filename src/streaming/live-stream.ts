@@ -22,6 +22,8 @@ export class LiveStream {
   readonly ended: Promise<void>;
   /** Response-level facts the producer learned (served-by and friends), for the creating client. */
   headers: Record<string, string> = {};
+  /** What the stream describes as of now, when its producer can tell (a Response object). */
+  snapshot: (() => unknown) | undefined;
   markOpened!: () => void;
   markOpenFailed!: (error: unknown) => void;
   markEnded!: () => void;

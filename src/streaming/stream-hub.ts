@@ -11,7 +11,7 @@ import { LiveStream } from './live-stream.js';
 export interface LogEncoder {
   encode(part: StreamPart): SseEvent[];
   /** The dialect's own terminal events for a cancel; without it the cancel is an in-band error. */
-  cancelled?(): SseEvent[];
+  cancel?(): SseEvent[];
 }
 
 /** An upstream stream that has begun. */
@@ -29,6 +29,10 @@ export interface ProducerSpec {
   /** Facts a resuming client needs, stored with the stream. */
   meta: Record<string, unknown>;
   encoder: LogEncoder;
+  /** Events logged before the upstream is even asked (the Responses API's `response.created`). */
+  initialEvents?: SseEvent[];
+  /** What the stream describes as of now (a Response object), for readers that poll. */
+  snapshot?: () => unknown;
   /** Opens the upstream; `signal` is the stream's own, never a client's. */
   open(signal: AbortSignal): Promise<OpenedUpstream>;
   /** Keep generating with nobody attached (background responses); else the detach grace applies. */
@@ -95,6 +99,7 @@ export class StreamHub {
     };
     await this.options.log.createStream(record);
     const live = new LiveStream(record);
+    live.snapshot = spec.snapshot;
     this.live.set(spec.id, live);
     void this.produce(live, spec);
     // Until the creator attaches, the stream counts as watched; `detach` starts the grace.
@@ -136,9 +141,9 @@ export class StreamHub {
    * storage the lease owner's replica does this, SPEC ST-14): clients waiting on them get a
    * terminal event instead of silence.
    */
-  async recoverOrphans(terminal: (record: StreamRecord, seq: number) => SseEvent): Promise<number> {
+  async recoverOrphans(terminal: (record: StreamRecord, seq: number) => SseEvent): Promise<StreamRecord[]> {
     const log = this.options.log;
-    let count = 0;
+    const recovered: StreamRecord[] = [];
     for (const record of await log.listActive()) {
       if (this.live.has(record.id)) continue;
       let last = -1;
@@ -147,9 +152,9 @@ export class StreamHub {
       await log.append([{ streamId: record.id, events: [{ seq: last + 1, event: event.event, data: event.data }] }]);
       const now = this.options.clock.now();
       await log.endStream(record.id, 'interrupted', now, now + this.options.retentionMs);
-      count++;
+      recovered.push(record);
     }
-    return count;
+    return recovered;
   }
 
   /** Cancels every live stream and waits for their terminal events (shutdown). */
@@ -174,13 +179,14 @@ export class StreamHub {
     };
     const endWith = (error: BreakwaterError): 'failed' | 'cancelled' => {
       if (live.cancelRequested) {
-        emit(spec.encoder.cancelled?.() ?? spec.encoder.encode({ type: 'error', error }));
+        emit(spec.encoder.cancel?.() ?? spec.encoder.encode({ type: 'error', error }));
         return 'cancelled';
       }
       emit(spec.encoder.encode({ type: 'error', error }));
       return 'failed';
     };
     let status: Exclude<StreamStatus, 'active'> = 'completed';
+    if (spec.initialEvents) emit(spec.initialEvents);
     try {
       const upstream = await spec.open(live.controller.signal);
       live.headers = upstream.headers ?? {};
