@@ -4,17 +4,20 @@ import { after, before, test } from 'node:test';
 import { ManualClock } from '../src/core/clock.js';
 import { chatText, readSse, type ParsedEvent } from './helpers/sse-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { VirtualPump } from './helpers/virtual-pump.js';
 
 // The simulated model runs on a manual clock at its real pace (sim-fast: ~150 ms to the first
 // token, ~120 tokens/s), so the test decides when tokens are produced: a background pump moves
 // virtual time 10 ms per turn of real I/O while a stream should progress, and stops to hold it.
+// (test/helpers/virtual-pump.ts)
 const GRACE_MS = 5_000;
 let clock: ManualClock;
 let gateway: TestGateway;
-let pumping = false;
+let virtual: VirtualPump;
 
 before(async () => {
   clock = new ManualClock(Date.UTC(2026, 10, 27));
+  virtual = new VirtualPump(clock);
   gateway = await startTestGateway({
     clock,
     timeScale: 1,
@@ -23,18 +26,7 @@ before(async () => {
 });
 after(() => gateway?.close());
 
-function pump(): () => void {
-  pumping = true;
-  void (async () => {
-    while (pumping) {
-      await tick();
-      await clock.advance(10);
-    }
-  })();
-  return () => {
-    pumping = false;
-  };
-}
+const pump = () => virtual.start();
 
 const PROMPT = { model: 'sim-fast', stream: true, max_tokens: 400, messages: [{ role: 'user', content: 'Write 300 words on how breakwaters protect a harbour.' }] };
 // 10 tokens/s: a long answer outlasts the grace period, so only the grace can end it early.
@@ -52,14 +44,7 @@ function resume(id: string, headers: Record<string, string> = {}, query = '', ke
   return fetch(`${gateway.url}/v1/streams/${id}${query}`, { headers: { authorization: `Bearer ${key}`, ...headers } });
 }
 
-/** Moves virtual time in small steps with real I/O between them, as the pump does, but by a set amount. */
-async function advance(ms: number): Promise<void> {
-  for (let left = ms; left > 0; left -= 50) {
-    await tick();
-    await clock.advance(Math.min(50, left));
-  }
-  await tick();
-}
+const advance = (ms: number) => virtual.advance(ms);
 
 const ids = (events: ParsedEvent[]) => events.map((event) => Number(event.id));
 
