@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { CLI, cleanEnv, startCli } from './helpers/cli-process.js';
 
-// The CLI runs as `npm start` runs it: the production bundle through its launcher (`npm test`
-// builds dist/ first).
-const CLI = join(process.cwd(), 'dist/breakwater.cjs');
 // tsc's output of the same sources, one file per module, so a test can see which ones load.
 const UNBUNDLED_CLI = join(process.cwd(), 'dist/cli/main.js');
 const dirs: string[] = [];
@@ -23,29 +21,6 @@ function tempDir(): string {
 after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-const cleanEnv = (): NodeJS.ProcessEnv => {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith('BREAKWATER_') || name.endsWith('_API_KEY')) delete env[name];
-  return { ...env, BREAKWATER_SIM__TIME_SCALE: '0' };
-};
-
-interface Started {
-  child: ChildProcessWithoutNullStreams;
-  ready: { url: string; virtualKey?: string; adminKey?: string; readyMs: number };
-  exited: Promise<number | null>;
-}
-
-async function startCli(dataDir: string, extra: string[] = []): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--json', '--data-dir', dataDir, ...extra], { env: cleanEnv(), cwd: dataDir });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const lines = createInterface({ input: child.stdout });
-  for await (const line of lines) {
-    if (!line.startsWith('{"event":"ready"')) continue;
-    return { child, ready: JSON.parse(line), exited };
-  }
-  throw new Error('the gateway exited before it was ready');
-}
 
 function cli(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [CLI, ...args], { env: cleanEnv(), cwd, encoding: 'utf8' });
