@@ -29,6 +29,9 @@ const UPPER_NEGATION = /\b(?:NOT|EXCEPT|LEAST|FALSE|INCORRECT)\b/g;
 const STEP_CUE =
   /\b(?:then|after|before|each|every|per|twice|half|thrice|double|triple|times|remaining|remain|left|total|more than|less than|fewer|average|rest|profit|spends?|saves?|costs?|sells?|buys?|split|share|shared|evenly)\b/g;
 const TIME_UNIT = /\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b/g;
+const UNIT =
+  /\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|dollars?|cents?|miles?|km|meters?|feet|foot|inches?|pounds?|ounces?|kg|grams?|liters?|gallons?|cups?|dozens?|pages?|pieces?)\b/g;
+const COMPARISON = /\b(?:more|less|fewer|than|older|younger|longer|shorter|faster|slower|larger|smaller|as many|as much)\b/g;
 const MATH_SYMBOL = /[=+*^<>√π∫∑×÷≤≥±_|]/g;
 const ROMAN_ITEM = /\b(?:I{1,3}|IV|V|VI)\.?\s*(?:and|,|only)/g;
 
@@ -64,6 +67,9 @@ export const DENSE_FEATURES = [
   'quotes',
   'digit_share',
   'lines',
+  'max_number_magnitude',
+  'unit_kinds',
+  'comparisons',
 ] as const;
 
 /** FNV-1a, 32 bits: stable across runs and platforms (cross-validation folds depend on it). */
@@ -162,6 +168,9 @@ function denseFeatures(text: string, layout: Layout): Float64Array {
     Math.log1p(count(text, /["“”]/g)),
     text.length === 0 ? 0 : (digits / text.length) * 10,
     Math.log1p(count(text, /\n/g)),
+    numbers.reduce((max, n) => Math.max(max, Math.log10(1 + Number(n.replace(/,/g, '')) || 0)), 0) / 3,
+    new Set(layout.stem.toLowerCase().match(UNIT) ?? []).size / 3,
+    Math.log1p(count(layout.stem.toLowerCase(), COMPARISON)),
   ];
   return Float64Array.from(values);
 }
