@@ -36,10 +36,17 @@ const LABELLED = [
 
 test('route score prints one {"id","p_strong"} line per row and reads no other field', () => {
   // Labels are absent and ids are mixed types: score needs only id and prompt.
-  const data = jsonl('score.jsonl', [{ id: 'a', prompt: 'Hello there' }, { id: 7, prompt: choice('What is 2 + 2?'), extra: { nested: true } }, { id: 'c', prompt: '' }]);
+  // Non-ASCII text too (−, ÷): the bundle must score exactly as the unbundled modules do.
+  const data = jsonl('score.jsonl', [
+    { id: 'a', prompt: 'Hello there' },
+    { id: 7, prompt: 'Find −40 ÷ (−8).\nA. 1 over 5\nB. −5\nC. −1 over 5\nD. 5\nAnswer:', extra: { nested: true } },
+    { id: 'c', prompt: '' },
+  ]);
+  const outputs: string[] = [];
   for (const cli of [CLI, UNBUNDLED_CLI]) {
     const result = run(['route', 'score', '--data', data], cli);
     assert.equal(result.status, 0, result.stderr);
+    outputs.push(result.stdout);
     const lines = result.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 3);
     const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -49,6 +56,7 @@ test('route score prints one {"id","p_strong"} line per row and reads no other f
       assert.ok(typeof row.p_strong === 'number' && row.p_strong >= 0 && row.p_strong <= 1);
     }
   }
+  assert.equal(outputs[0], outputs[1]);
 });
 
 test('route score fails clearly on a row without a prompt', () => {

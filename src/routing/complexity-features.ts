@@ -141,7 +141,9 @@ function optionFeatures(options: readonly string[]): number[] {
   const lengths = options.map((o) => o.length);
   const mean = lengths.reduce((a, b) => a + b, 0) / lengths.length;
   const spread = Math.log1p(Math.max(...lengths)) - Math.log1p(Math.min(...lengths));
-  const numeric = options.filter((o) => /^[-−$\d.,/%\s()]+[a-z%]*\.?$/i.test(o.trim())).length / options.length;
+  // \u2212, not the character: the bundle launcher reads the bundle as latin1 and esbuild keeps
+  // non-ASCII characters of regular expressions as they are.
+  const numeric = options.filter((o) => /^[-\u2212$\d.,/%\s()]+[a-z%]*\.?$/i.test(o.trim())).length / options.length;
   return [options.length / 4, Math.log1p(mean), spread, numeric];
 }
 
