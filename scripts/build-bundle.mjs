@@ -87,7 +87,12 @@ async function bundle() {
     plugins: [englishOnlyZod, moduleUrl, runtimeImports],
     inject: [MODULE_URL],
     banner: { js: `// breakwater-build ${BUILD_ID_PLACEHOLDER}` },
-    define: { 'import.meta.url': 'breakwaterModuleUrl', BREAKWATER_SQLITE_MIGRATIONS: JSON.stringify(sqliteMigrationFiles()) },
+    define: {
+      'import.meta.url': 'breakwaterModuleUrl',
+      BREAKWATER_SQLITE_MIGRATIONS: JSON.stringify(sqliteMigrationFiles()),
+      // A string literal, parsed when the router is first used (src/routing/complexity-router.ts).
+      BREAKWATER_COMPLEXITY_MODEL: JSON.stringify(readFileSync('src/routing/complexity-model.json', 'utf8')),
+    },
     sourcemap: 'linked',
     metafile: true,
     write: false,

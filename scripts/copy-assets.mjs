@@ -1,9 +1,10 @@
-// Copies non-TypeScript sources that modules read at run time (SQL migrations) into dist/,
+// Copies non-TypeScript sources that modules read at run time (SQL migrations, the complexity
+// router's model) into dist/,
 // mirroring their place under src/.
 import { cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const ASSET = /\.(sql)$/;
+const ASSET = /\.sql$|^complexity-model\.json$/;
 
 function copyAssets(from, to) {
   for (const entry of readdirSync(from, { withFileTypes: true })) {

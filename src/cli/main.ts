@@ -4,6 +4,7 @@ import { ConfigError } from '../config/config-error.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { registerKeysCommand } from './keys-command.js';
+import { registerRouteCommand } from './route-command.js';
 import { registerSimCommand } from './sim-command.js';
 import { registerStartCommand } from './start-command.js';
 
@@ -17,6 +18,7 @@ registerSimCommand(program);
 registerKeysCommand(program);
 registerDoctorCommand(program);
 registerConfigCommand(program);
+registerRouteCommand(program);
 
 function fail(error: unknown): never {
   if (error instanceof ConfigError) {
