@@ -103,9 +103,14 @@ async function bundle() {
       writeFileSync(file.path, file.contents);
       continue;
     }
+    // The launcher reads the bundle as latin1 (one-byte strings are the cheapest to load), which is
+    // only right for pure ASCII. esbuild escapes strings but leaves some regex literals and
+    // comments as written; \uXXXX means the same character in strings, regexes, templates and
+    // identifiers, and is harmless in comments.
+    const text = file.text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     // Same length as the placeholder, so the source map still lines up.
     const buildId = createHash('sha256').update(file.contents).digest('hex').slice(0, BUILD_ID_PLACEHOLDER.length);
-    writeFileSync(file.path, file.text.replace(`// breakwater-build ${BUILD_ID_PLACEHOLDER}`, `// breakwater-build ${buildId}`));
+    writeFileSync(file.path, text.replace(`// breakwater-build ${BUILD_ID_PLACEHOLDER}`, `// breakwater-build ${buildId}`));
   }
   writeFileSync('dist/breakwater-bundle.meta.json', JSON.stringify(result.metafile));
 }
