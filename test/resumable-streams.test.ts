@@ -21,7 +21,7 @@ before(async () => {
   gateway = await startTestGateway({
     clock,
     timeScale: 1,
-    configYaml: `stream: { detachGraceMs: ${GRACE_MS}, earlyCommitMs: 60000, heartbeatMs: 60000 }\n`,
+    configYaml: `stream: { detachGraceMs: ${GRACE_MS}, earlyCommitMs: 60000, heartbeatMs: 60000, maxSubscribers: 2 }\n`,
   });
 });
 after(() => gateway?.close());
@@ -212,4 +212,25 @@ test('a failure before the first token keeps its HTTP status on a resumable requ
   } finally {
     stop();
   }
+});
+
+test('a live stream takes at most stream.maxSubscribers readers; the next gets 429 and may retry', async () => {
+  const stop = pump();
+  const first = await post(SLOW);
+  const id = first.headers.get('x-breakwater-stream-id')!;
+  await readSse(first, (event) => event.id === '1').catch(() => {});
+  stop();
+  const live = gateway.app.streams.get(id)!;
+  while (live.subscribers > 0) await tick(); // the server has seen the creator leave
+  // The creator left; two readers attach, a third is refused.
+  const one = await resume(id);
+  const two = await resume(id);
+  assert.equal(one.status, 200);
+  assert.equal(two.status, 200);
+  const three = await resume(id);
+  assert.equal(three.status, 429);
+  assert.equal(three.headers.get('retry-after'), '1');
+  await one.body!.cancel();
+  await two.body!.cancel();
+  await fetch(`${gateway.url}/v1/streams/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${gateway.key}` } });
 });

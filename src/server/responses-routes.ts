@@ -18,7 +18,7 @@ import { SSE_HEARTBEAT_COMMENT } from '../protocols/sse.js';
 import type { KeyRecord, ResponseStore } from '../store/interfaces.js';
 import type { LiveStream } from '../streaming/live-stream.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
-import { parseCursor, subscribe } from '../streaming/stream-subscription.js';
+import { checkSubscriberRoom, parseCursor, subscribe } from '../streaming/stream-subscription.js';
 import { tenantOf } from '../tenancy/tenant-of.js';
 import { metaHeaders, requestContextFor, serveStream, type HandlerRequest } from './completion-handler.js';
 import { readJsonBody, sendJson } from './http-io.js';
@@ -32,7 +32,7 @@ export interface ResponsesDeps {
   responses: ResponseStore;
   clock: Clock;
   maxBodyBytes: number;
-  stream: { heartbeatMs: number; earlyCommitMs: number; subscriberQueueEvents: number; retentionMs: number };
+  stream: { heartbeatMs: number; earlyCommitMs: number; subscriberQueueEvents: number; retentionMs: number; maxSubscribers: number };
 }
 
 /** Everything one create call decided. */
@@ -193,6 +193,7 @@ export async function handleGetResponse(deps: ResponsesDeps, req: IncomingMessag
     throw new BreakwaterError('invalid_request', 'only responses created with stream or background can be streamed again', { param: 'stream' });
   }
   const after = parseCursor(query.get('starting_after') ?? undefined, 'starting_after');
+  checkSubscriberRoom(deps.hub, id, deps.stream.maxSubscribers);
   const [created] = after >= 0 ? await deps.hub.log.read(id, -1, 1) : [];
   const writer = new SseWriter(res, SSE_HEARTBEAT_COMMENT, deps.stream.heartbeatMs);
   writer.commit({});

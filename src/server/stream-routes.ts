@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dialect } from '../core/types.js';
 import type { KeyRecord } from '../store/interfaces.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
-import { findOwnStream, parseCursor, subscribe } from '../streaming/stream-subscription.js';
+import { checkSubscriberRoom, findOwnStream, parseCursor, subscribe } from '../streaming/stream-subscription.js';
 import { tenantOf } from '../tenancy/tenant-of.js';
 import { anthropicMessagesCodec, openAIChatCodec } from './chat-codecs.js';
 import { sendJson } from './http-io.js';
@@ -40,6 +40,7 @@ export async function handleStreamResume(deps: StreamRouteDeps, req: IncomingMes
   const header = lastEventId(req);
   const after = header !== undefined ? parseCursor(header, 'Last-Event-ID') : parseCursor(queryOf(req).get('after') ?? undefined, 'after');
   const record = await findOwnStream(deps.hub, id, tenantOf(key));
+  checkSubscriberRoom(deps.hub, id, deps.stream.maxSubscribers);
   const meta = JSON.parse(record.meta) as { dialect?: Dialect };
   const writer = new SseWriter(res, heartbeatFor(meta.dialect), deps.stream.heartbeatMs);
   writer.commit({ [STREAM_ID_HEADER]: id });

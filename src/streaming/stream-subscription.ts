@@ -99,6 +99,14 @@ export function parseCursor(value: string | undefined, param: string): number {
   return Number(value);
 }
 
+/** Refuses one more reader of a live stream that already has `max` (SPEC ST-9). */
+export function checkSubscriberRoom(hub: StreamHub, id: string, max: number): void {
+  const live = hub.get(id);
+  if (live && live.subscribers >= max) {
+    throw new BreakwaterError('rate_limited', `stream ${id} already has ${max} readers (stream.maxSubscribers)`, { headers: { 'retry-after': '1' } });
+  }
+}
+
 /** A stream the caller may see: other tenants get 404, exactly as for a stream that does not exist (SPEC SEC-3). */
 export async function findOwnStream(hub: StreamHub, id: string, tenant: string): Promise<StreamRecord> {
   const record = hub.get(id)?.record ?? (await hub.log.getStream(id));
