@@ -6,10 +6,10 @@ import { startSimServer } from '../src/sim/sim-server.js';
 import { findNginx, nginxRequirement, startNginx, type NginxProxy } from './helpers/nginx.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-// `breakwater doctor stream` (SPEC SA-3) against the gateway directly and through an nginx that
-// compresses event streams: nginx 1.22 passes an uncompressed stream on as it comes even with
-// proxy_buffering on and X-Accel-Buffering ignored, but gzip holds it to the end — the buffering
-// proxy operators actually meet.
+// `breakwater doctor stream` (SPEC SA-3) against the gateway directly and through an nginx set up
+// to buffer anyway. On loopback nginx 1.22 passes an uncompressed stream on as it comes even with
+// X-Accel-Buffering ignored and big buffers, and gzips an unbuffered one chunk by chunk; the two
+// together (ignored header + gzip of text/event-stream) hold the whole answer to the end.
 const requirement = nginxRequirement();
 
 let sim: Awaited<ReturnType<typeof startSimServer>>;
