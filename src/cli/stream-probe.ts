@@ -40,6 +40,9 @@ export interface StreamProbeReport {
 /** Events closer together than this arrived in one release from whatever held them. */
 export const BURST_GAP_MS = 5;
 
+/** A whole answer faster than this cannot show buffering. */
+const TOO_FAST_MS = 250;
+
 /** How to probe. */
 export interface StreamProbeOptions {
   baseUrl: string;
@@ -202,16 +205,17 @@ function diagnose(arrivals: readonly Arrival[], res: IncomingMessage): Omit<Stre
   const n = timing.contentEvents;
   let verdict: StreamVerdict;
   let summary: string;
+  const lastContentAt = (timing.ttftMs ?? 0) + (timing.spanMs ?? 0);
   if (n < 4) {
     verdict = 'inconclusive';
     summary = `only ${n} content events: ask for a longer answer (--tokens) to tell`;
+  } else if (lastContentAt < TOO_FAST_MS) {
+    // Nothing had time to be held back: an instant upstream looks the same buffered or not.
+    verdict = 'inconclusive';
+    summary = `the whole answer (${n} content events) arrived within ${Math.round(lastContentAt)} ms, too fast to tell: the upstream may be instant (a sim with timeScale 0?); probe a model whose answer takes a second or more (--model)`;
   } else if (timing.bursts === 1 || timing.largestBurstShare >= 0.9) {
-    // One release after a wait is buffering; one release at once may just be an instant upstream.
-    verdict = (timing.ttftMs ?? 0) >= 200 ? 'buffered' : 'inconclusive';
-    summary =
-      verdict === 'buffered'
-        ? `${Math.round(timing.largestBurstShare * 100)}% of ${n} content events arrived together after ${Math.round(timing.ttftMs!)} ms: something buffers the stream`
-        : `all ${n} content events arrived at once within ${Math.round(timing.ttftMs ?? 0)} ms: the upstream may be instant (a sim with timeScale 0?); probe a paced model (--model)`;
+    verdict = 'buffered';
+    summary = `${Math.round(timing.largestBurstShare * 100)}% of ${n} content events arrived together after ${Math.round(timing.ttftMs!)} ms: something buffers the stream`;
   } else if (timing.bursts >= n / 2) {
     verdict = 'incremental';
     summary = `${n} content events arrived in ${timing.bursts} separate bursts: tokens arrive incrementally`;
