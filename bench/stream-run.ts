@@ -52,7 +52,7 @@ function countData(chunk: Buffer): number {
 }
 
 /** A non-empty `"content":"…"` delta: the first token, not the empty role chunk some servers send at once. */
-function hasContentToken(chunk: Buffer): boolean {
+export function hasContentToken(chunk: Buffer): boolean {
   for (let at = chunk.indexOf(CONTENT); at >= 0; at = chunk.indexOf(CONTENT, at + CONTENT.length)) {
     const next = at + CONTENT.length;
     if (next < chunk.length && chunk[next] !== QUOTE) return true;

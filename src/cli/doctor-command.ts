@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { configOverridesFrom, type CommonOptions } from './common-options.js';
+import { registerDoctorStreamCommand } from './doctor-stream-command.js';
 
 /** One doctor finding. */
 interface Check {
@@ -46,7 +47,7 @@ async function checkProviders(config: Config, timeoutMs: number): Promise<Check[
 
 /** `breakwater doctor`: config, store and provider reachability, as a table or JSON. */
 export function registerDoctorCommand(program: Command): void {
-  program
+  const doctor = program
     .command('doctor')
     .description('check the config, the store and that each provider answers')
     .option('-c, --config <file>', 'config file')
@@ -69,6 +70,7 @@ export function registerDoctorCommand(program: Command): void {
       checks.push(...(await checkProviders(config, Number(options.timeoutMs))));
       report(checks, Boolean(options.json));
     });
+  registerDoctorStreamCommand(doctor);
 }
 
 function report(checks: Check[], json: boolean): void {

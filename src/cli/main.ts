@@ -11,7 +11,9 @@ import { registerStartCommand } from './start-command.js';
 const program = new Command('breakwater')
   .description('An LLM gateway, durable agent runtime and simulation sandbox')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A command's options stay its own: `doctor --json` and `doctor stream --json` must not collide.
+  .enablePositionalOptions();
 
 registerStartCommand(program);
 registerSimCommand(program);
