@@ -11,6 +11,7 @@ import { handleIdempotentCompletion } from './idempotent-completion.js';
 import { serveResumableStream, wantsResumable, type ResumableStreamSettings } from './resumable-completion.js';
 import { SseWriter } from './sse-writer.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
+import type { StreamMetrics, StreamOutcome } from '../observability/stream-metrics.js';
 import { tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
 
 /** What a completion handler needs from the server. */
@@ -22,6 +23,8 @@ export interface CompletionHandlerDeps {
   stream: ResumableStreamSettings;
   /** Resumable streams (SPEC ST-11); without it `x-breakwater-resumable` is ignored. */
   hub?: StreamHub;
+  /** Stream TTFT, gap and duration metrics (SPEC SA-1). */
+  metrics?: StreamMetrics;
 }
 
 /** Per-request facts the server has already established. */
@@ -51,7 +54,7 @@ export async function handleCompletion(
     return;
   }
   if (request.stream && deps.hub && wantsResumable(req.headers['x-breakwater-resumable'])) {
-    await serveResumableStream(codec, { gateway: deps.gateway, hub: deps.hub, stream: deps.stream }, res, request, ctx);
+    await serveResumableStream(codec, { gateway: deps.gateway, hub: deps.hub, stream: deps.stream, metrics: deps.metrics }, res, request, ctx);
     return;
   }
   const gateway = deps.gateway();
@@ -125,32 +128,45 @@ export async function writeStream(
  */
 export async function serveStream(
   dialect: { heartbeat: string; encoder: () => StreamEncoder },
-  deps: Pick<CompletionHandlerDeps, 'gateway' | 'stream'>,
+  deps: Pick<CompletionHandlerDeps, 'gateway' | 'stream' | 'metrics'>,
   res: ServerResponse,
   request: CanonicalRequest,
   ctx: RequestContext,
 ): Promise<void> {
   const writer = new SseWriter(res, dialect.heartbeat, deps.stream.heartbeatMs);
+  const observer = deps.metrics?.start(routeLabel(ctx.endpoint), ctx.receivedAtMs);
+  let outcome: StreamOutcome = 'failed';
   const early = setTimeout(() => writer.commitEarly(), deps.stream.earlyCommitMs);
   let session;
   try {
-    session = await deps.gateway().stream(request, ctx);
-  } catch (error) {
-    if (!writer.isCommitted) throw error;
-    await writer.relay(dialect.encoder(), inBandError(toBreakwaterError(error)), ctx.signal);
-    return;
+    try {
+      session = await deps.gateway().stream(request, ctx);
+    } catch (error) {
+      if (!writer.isCommitted) throw error;
+      await writer.relay(dialect.encoder(), inBandError(toBreakwaterError(error)), ctx.signal);
+      return;
+    } finally {
+      clearTimeout(early);
+    }
+    const opened = session;
+    observer?.setDeployment(opened.servedBy);
+    const onAbort = () => opened.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      writer.commit(metaHeaders(opened));
+      outcome = await writer.relay(dialect.encoder(), opened.parts, ctx.signal, observer);
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
   } finally {
-    clearTimeout(early);
+    observer?.end(outcome);
   }
-  const opened = session;
-  const onAbort = () => opened.abort(ctx.signal.reason);
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    writer.commit(metaHeaders(opened));
-    await writer.relay(dialect.encoder(), opened.parts, ctx.signal);
-  } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
-  }
+}
+
+/** The `route` metric label of an endpoint: its path, never its query. */
+export function routeLabel(endpoint: string): string {
+  const query = endpoint.indexOf('?');
+  return query < 0 ? endpoint : endpoint.slice(0, query);
 }
 
 /** A fresh encoder for one client stream of `codec`'s dialect. */

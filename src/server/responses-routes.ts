@@ -17,6 +17,7 @@ import {
 import { SSE_HEARTBEAT_COMMENT } from '../protocols/sse.js';
 import type { KeyRecord, ResponseStore } from '../store/interfaces.js';
 import type { LiveStream } from '../streaming/live-stream.js';
+import type { StreamMetrics } from '../observability/stream-metrics.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
 import { checkSubscriberRoom, parseCursor, subscribe } from '../streaming/stream-subscription.js';
 import { tenantOf } from '../tenancy/tenant-of.js';
@@ -33,6 +34,7 @@ export interface ResponsesDeps {
   clock: Clock;
   maxBodyBytes: number;
   stream: { heartbeatMs: number; earlyCommitMs: number; subscriberQueueEvents: number; retentionMs: number; maxSubscribers: number };
+  metrics?: StreamMetrics;
 }
 
 /** Everything one create call decided. */
@@ -107,9 +109,10 @@ async function startResponseStream(deps: ResponsesDeps, creation: Creation): Pro
     initialEvents: encoder.begin(),
     snapshot: () => encoder.snapshot(),
     keepWhenDetached: parsed.background,
+    observer: deps.metrics?.start('/v1/responses', creation.ctx.receivedAtMs),
     open: async (signal) => {
       const session = await gateway.stream(request, { ...creation.ctx, signal });
-      return { parts: session.parts, headers: metaHeaders(session) };
+      return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy };
     },
     onEnd: () => storeResponse(deps, creation, encoder.snapshot()),
   });

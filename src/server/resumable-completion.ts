@@ -6,7 +6,8 @@ import type { StreamHub } from '../streaming/stream-hub.js';
 import { subscribe } from '../streaming/stream-subscription.js';
 import { tenantOf } from '../tenancy/tenant-of.js';
 import type { ChatCodec } from './chat-codecs.js';
-import { encoderFor, metaHeaders } from './completion-handler.js';
+import { encoderFor, metaHeaders, routeLabel } from './completion-handler.js';
+import type { StreamMetrics } from '../observability/stream-metrics.js';
 import { SseWriter } from './sse-writer.js';
 
 /** Stream settings a resumable stream uses. */
@@ -33,7 +34,7 @@ export function wantsResumable(header: string | string[] | undefined): boolean {
  */
 export async function serveResumableStream(
   codec: ChatCodec,
-  deps: { gateway: () => Gateway; hub: StreamHub; stream: ResumableStreamSettings },
+  deps: { gateway: () => Gateway; hub: StreamHub; stream: ResumableStreamSettings; metrics?: StreamMetrics | undefined },
   res: ServerResponse,
   request: CanonicalRequest,
   ctx: RequestContext,
@@ -47,9 +48,10 @@ export async function serveResumableStream(
     meta: { dialect: codec.dialect, model: request.model },
     encoder: encoderFor(codec, request),
     keepWhenDetached: false,
+    observer: deps.metrics?.start(routeLabel(ctx.endpoint), ctx.receivedAtMs),
     open: async (signal) => {
       const session = await gateway.stream(request, { ...ctx, signal });
-      return { parts: session.parts, headers: metaHeaders(session) };
+      return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy };
     },
   });
   const idHeader = { [STREAM_ID_HEADER]: id };

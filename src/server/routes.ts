@@ -14,6 +14,7 @@ import { handleStreamCancel, handleStreamResume } from './stream-routes.js';
 import { handleCancelResponse, handleCreateResponse, handleDeleteResponse, handleGetResponse } from './responses-routes.js';
 import type { ResponseStore } from '../store/interfaces.js';
 import type { Clock } from '../core/clock.js';
+import type { StreamMetrics } from '../observability/stream-metrics.js';
 import type { Config } from '../config/schema.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
 
@@ -37,6 +38,9 @@ export interface RouteDeps {
   hub: StreamHub;
   responses: ResponseStore;
   clock: Clock;
+  metrics: StreamMetrics;
+  /** Serves `GET /metrics` in the Prometheus text format. */
+  handleMetrics: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 type Info = RequestInfo & { params: RouteParams };
@@ -50,7 +54,7 @@ function withKey(deps: RouteDeps, scope: KeyScope, handler: KeyedHandler) {
 }
 
 function completion(deps: RouteDeps, codec: ChatCodec): KeyedHandler {
-  const handlerDeps = { gateway: deps.gateway, maxBodyBytes: deps.maxBodyBytes, idempotency: deps.idempotency, stream: deps.stream, hub: deps.hub };
+  const handlerDeps = { gateway: deps.gateway, maxBodyBytes: deps.maxBodyBytes, idempotency: deps.idempotency, stream: deps.stream, hub: deps.hub, metrics: deps.metrics };
   return (req, res, info) => handleCompletion(codec, handlerDeps, req, res, info);
 }
 
@@ -67,6 +71,7 @@ export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
   router.on('GET', '/v1/streams/:id', withKey(deps, 'chat', (req, res, info) => handleStreamResume(deps, req, res, info.params.id!, info.key, info.signal)));
   router.on('POST', '/v1/streams/:id/cancel', withKey(deps, 'chat', (_req, res, info) => handleStreamCancel(deps, res, info.params.id!, info.key)));
   router.on('GET', '/v1/models', withKey(deps, 'chat', async (req, res, info) => handleModels(deps, req, res, info.key)));
+  router.on('GET', '/metrics', (req, res) => deps.handleMetrics(req, res));
   router.on('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
   router.on('GET', '/readyz', async (_req, res) => {
     const report = http.draining ? { ready: false, checks: { draining: { ok: false, detail: 'shutting down' } } } : await deps.readiness();

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { StreamPart } from '../core/types.js';
 import { formatSseEvent, type SseEvent } from '../protocols/sse.js';
 import type { SubscriberSink } from '../streaming/stream-subscription.js';
+import type { StreamOutcome } from '../observability/stream-metrics.js';
 
 /** SSE response headers (SPEC ST-6): no caching, no transformation, no proxy buffering. */
 const SSE_HEADERS = Object.freeze({
@@ -54,20 +55,31 @@ export class SseWriter {
    * Writes `parts` in the client's dialect until they end or the client leaves, then ends the
    * response.
    */
-  async relay(encoder: { encode(part: StreamPart): SseEvent[] }, parts: AsyncIterable<StreamPart>, signal: AbortSignal): Promise<void> {
+  async relay(
+    encoder: { encode(part: StreamPart): SseEvent[] },
+    parts: AsyncIterable<StreamPart>,
+    signal: AbortSignal,
+    observer?: ContentObserver,
+  ): Promise<StreamOutcome> {
+    let outcome: StreamOutcome = 'disconnected';
     try {
       for await (const part of parts) {
         const events = encoder.encode(part);
+        if (part.type === 'finish') outcome = 'completed';
+        else if (part.type === 'error') outcome = part.error.code === 'cancelled' ? 'cancelled' : 'failed';
         if (events.length === 0) continue;
         let chunk = '';
         for (const event of events) chunk += formatSseEvent(event);
         this.touch();
-        if (!this.res.write(chunk)) await drained(this.res);
+        const room = this.res.write(chunk);
+        if (observer && isContent(part)) observer.content();
+        if (!room) await drained(this.res);
         if (signal.aborted) break;
       }
     } finally {
       this.close();
     }
+    return signal.aborted && outcome !== 'completed' ? 'disconnected' : outcome;
   }
 
   /** This response as a stream subscriber's sink (resumable streams). */
@@ -108,6 +120,16 @@ export class SseWriter {
     }, ms);
     this.timer.unref();
   }
+}
+
+/** Told after each content write; the first is the stream's first token (SPEC SA-1). */
+export interface ContentObserver {
+  content(): void;
+}
+
+/** Parts that carry answer content, as opposed to start, usage and the end. */
+export function isContent(part: StreamPart): boolean {
+  return part.type === 'text-delta' || part.type === 'reasoning-delta' || part.type === 'tool-call-start' || part.type === 'tool-call-delta';
 }
 
 /** Waits for the socket to take more, or for the client to leave (then nobody will drain it). */

@@ -19,6 +19,9 @@ import { createHttpServer } from './http-server.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerRoutes, type ReadinessReport } from './routes.js';
 import { StreamHub } from '../streaming/stream-hub.js';
+import { MetricsRegistry } from '../observability/metrics-registry.js';
+import { StreamMetrics } from '../observability/stream-metrics.js';
+import { createMetricsHandler } from './metrics-route.js';
 import { failStoredResponse, interruptedEvent } from './stream-terminals.js';
 
 /** How to start a gateway in this process. */
@@ -45,6 +48,8 @@ export interface RunningBreakwater {
   providers: ProviderRegistry;
   /** Resumable streams produced by this process. */
   streams: StreamHub;
+  /** Stream metrics, exposed at `GET /metrics`. */
+  metrics: StreamMetrics;
   /** Keys created on first start, to print once; empty on later starts. */
   bootstrapKeys: { adminKey?: string | undefined; virtualKey?: string | undefined };
   /** Drains requests (up to `server.drainMs`), flushes the ledger and closes stores. */
@@ -154,6 +159,10 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
 
   const idempotency = startIdempotency(stores, config, clock, logger);
   const streams = await startStreams(stores, config, clock, logger);
+  // One registry per gateway, so several gateways in one process (tests) never share series.
+  // Real time, like the receipt time the server stamps on each request.
+  const metricsRegistry = new MetricsRegistry();
+  const metrics = new StreamMetrics({ clock: systemClock, registry: metricsRegistry });
   const http = createHttpServer(config.server, logger);
   registerRoutes(http, {
     authenticate: (key) => keys.authenticate(key),
@@ -165,6 +174,8 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     hub: streams.hub,
     responses: stores.responses,
     clock,
+    metrics,
+    handleMetrics: createMetricsHandler(metricsRegistry),
     readiness: () => storeReadiness(stores),
   });
   registerAdminRoutes(http, { authenticate: (key) => keys.authenticate(key), breakers: () => resilience.breakers });
@@ -184,6 +195,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     resilience,
     providers: registry,
     streams: streams.hub,
+    metrics,
     bootstrapKeys,
     close() {
       closing ??= (async () => {

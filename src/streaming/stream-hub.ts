@@ -17,6 +17,8 @@ export interface LogEncoder {
 /** An upstream stream that has begun. */
 export interface OpenedUpstream {
   parts: AsyncIterable<StreamPart>;
+  /** The deployment serving it, for metrics. */
+  servedBy?: string;
   /** Response-level headers for the creating client (served-by, attempts…). */
   headers?: Record<string, string>;
 }
@@ -39,6 +41,15 @@ export interface ProducerSpec {
   keepWhenDetached: boolean;
   /** Runs once the stream ended and its terminal event is durable. */
   onEnd?(live: LiveStream): Promise<void> | void;
+  /** Stream metrics (SPEC SA-1): content counts once committed, when readers can see it. */
+  observer?: StreamObserverLike;
+}
+
+/** What the hub reports to a stream's metrics. */
+export interface StreamObserverLike {
+  setDeployment(deployment: string): void;
+  content(): void;
+  end(outcome: 'completed' | 'failed' | 'disconnected' | 'cancelled'): unknown;
 }
 
 /** Settings of a {@link StreamHub}. */
@@ -54,6 +65,9 @@ export interface StreamHubOptions {
 
 /** Far enough in the future that an active stream never expires. */
 const ACTIVE_EXPIRY = Number.MAX_SAFE_INTEGER;
+
+const isContentPart = (part: StreamPart) =>
+  part.type === 'text-delta' || part.type === 'reasoning-delta' || part.type === 'tool-call-start' || part.type === 'tool-call-delta';
 
 const cancelledError = (why: string) => new BreakwaterError('cancelled', why, { reason: 'cancelled' });
 
@@ -169,12 +183,17 @@ export class StreamHub {
 
   private async produce(live: LiveStream, spec: ProducerSpec): Promise<void> {
     let seq = -1;
-    const emit = (events: SseEvent[]) => {
+    const observer = spec.observer;
+    const emit = (events: SseEvent[], content = false) => {
       if (events.length === 0) return;
       const logged: LoggedEvent[] = events.map((event) => ({ seq: ++seq, event: event.event, data: event.data }));
       this.writer.enqueue(live.id, logged, (error) => {
-        if (error) this.options.logger?.error({ err: error, stream: live.id }, 'stream event log append failed');
-        else live.publish(logged);
+        if (error) {
+          this.options.logger?.error({ err: error, stream: live.id }, 'stream event log append failed');
+          return;
+        }
+        live.publish(logged);
+        if (content) observer?.content();
       });
     };
     const endWith = (error: BreakwaterError): 'failed' | 'cancelled' => {
@@ -190,6 +209,7 @@ export class StreamHub {
     try {
       const upstream = await spec.open(live.controller.signal);
       live.headers = upstream.headers ?? {};
+      if (upstream.servedBy !== undefined) observer?.setDeployment(upstream.servedBy);
       live.markOpened();
       let finished = false;
       for await (const part of upstream.parts) {
@@ -198,7 +218,7 @@ export class StreamHub {
           finished = true;
           break;
         }
-        emit(spec.encoder.encode(part));
+        emit(spec.encoder.encode(part), observer !== undefined && isContentPart(part));
         if (part.type === 'finish') finished = true;
       }
       if (!finished) status = endWith(live.cancelRequested ? cancelledError('the stream was cancelled') : new BreakwaterError('upstream_error', 'the stream ended without finishing', { reason: 'stream_truncated' }));
@@ -215,6 +235,7 @@ export class StreamHub {
       this.options.logger?.error({ err: error, stream: live.id }, 'ending a stream in the event log failed');
     }
     live.finish(status);
+    observer?.end(status);
     this.graceTimers.get(live.id)?.();
     this.graceTimers.delete(live.id);
     this.live.delete(live.id);
