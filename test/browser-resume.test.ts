@@ -105,10 +105,8 @@ async function startAndHold(page: Page): Promise<{ live: LiveStream; shown: stri
 function holdReattach(page: Page): { reattach: Promise<Request>; release: () => void } {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  let arrived!: (request: Request) => void;
-  const reattach = new Promise<Request>((resolve) => (arrived = resolve));
+  const reattach = page.waitForRequest('**/v1/streams/**', WAIT);
   void page.route('**/v1/streams/**', async (route: Route) => {
-    arrived(route.request());
     await released;
     await route.continue();
   });
@@ -140,7 +138,7 @@ async function referenceText(requests: Request[]): Promise<string> {
   return chatText((await virtual.during(() => readSse(res))).events);
 }
 
-test('a page reloaded mid-stream reattaches with Last-Event-ID and shows the whole answer exactly once', { skip: SKIP }, async () => {
+test('a page reloaded mid-stream reattaches with Last-Event-ID and shows the whole answer exactly once', { skip: SKIP, timeout: 30_000 }, async () => {
   const { context, page, requests } = await openDemo(gateway.url);
   try {
     const { live, shown } = await startAndHold(page);
@@ -176,19 +174,20 @@ async function startCuttingProxy(target: URL): Promise<{ url: string; cut(): voi
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cut = () => {
+    for (const socket of sockets) socket.resetAndDestroy();
+  };
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    cut: () => {
-      for (const socket of sockets) socket.resetAndDestroy();
-    },
+    cut,
     close() {
-      this.cut();
+      cut();
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
 }
 
-test('a connection dropped mid-stream is reattached by the page without a reload, with nothing lost or repeated', { skip: SKIP }, async () => {
+test('a connection dropped mid-stream is reattached by the page without a reload, with nothing lost or repeated', { skip: SKIP, timeout: 30_000 }, async () => {
   const proxy = await startCuttingProxy(new URL(gateway.url));
   const { context, page, requests } = await openDemo(proxy.url);
   try {
