@@ -11,7 +11,7 @@ import { handleIdempotentCompletion } from './idempotent-completion.js';
 import { serveResumableStream, wantsResumable, type ResumableStreamSettings } from './resumable-completion.js';
 import { SseWriter } from './sse-writer.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
-import { tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
+import { priorityFor, tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
 
 /** What a completion handler needs from the server. */
 export interface CompletionHandlerDeps {
@@ -77,6 +77,7 @@ export function requestContextFor(req: IncomingMessage, info: HandlerRequest, di
     tags: tagsFor(req, request.metadata),
     endUser: request.user ?? request.metadata?.user_id,
     timeoutMs: timeoutFor(req),
+    priority: priorityFor(req),
   };
 }
 
