@@ -1,7 +1,8 @@
 import { BreakwaterError } from '../core/errors.js';
 import type { Denial, RateState } from './limit-store.js';
 
-const usd = (micros: number) => `$${(micros / 1_000_000).toFixed(2)}`;
+/** Dollars with cents, or with as many decimals as a sub-cent amount needs. */
+const usd = (micros: number) => `$${micros >= 10_000 || micros === 0 ? (micros / 1_000_000).toFixed(2) : String(micros / 1_000_000)}`;
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 const UNITS: Record<string, string> = {
