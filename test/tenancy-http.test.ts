@@ -182,3 +182,63 @@ describe('admission', () => {
     assert.ok(total <= capMicros + reservation, `spent ${total} µUSD against a cap of ${capMicros} (+${reservation})`);
   });
 });
+
+/** Waits until the ledger holds a record matching `match` (settle runs where the record is made). */
+async function ledgerRecord(match: (r: Awaited<ReturnType<TestGateway['app']['stores']['ledger']['listRequests']>>[number]) => boolean) {
+  for (let i = 0; i < 500; i++) {
+    await gateway.app.ledger.flush();
+    const found = (await gateway.app.stores.ledger.listRequests({ limit: 50 })).find(match);
+    if (found) return found;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error('no such ledger record');
+}
+
+describe('reconciliation', () => {
+  test('finished and aborted streams hand back the output tokens they reserved but did not use', async () => {
+    const { key, id } = await created('/admin/keys', { name: 'otpm', limits: { outputTpm: 1000 } });
+    const openai = client(key!);
+    const full = await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 600, stream: true });
+    for await (const _chunk of full);
+    await ledgerRecord((r) => r.keyId === id && r.stream && r.status === 200);
+    // Without reconciliation 600 + 600 would not fit in 1 000 per minute.
+    assert.equal(await statusOf(ask(key!, 'fast', { max_tokens: 600 })), 200);
+
+    const cut = await openai.chat.completions.create(
+      { model: 'fast', messages: [{ role: 'user', content: 'Tell me a long story' }], max_tokens: 600, stream: true },
+      { headers: { 'x-sim-fault': 'stall' } },
+    );
+    let chunks = 0;
+    for await (const _chunk of cut) if (++chunks === 2) break;
+    const aborted = await ledgerRecord((r) => r.keyId === id && r.stream && r.status !== 200);
+    assert.equal(aborted.status, 499);
+    assert.ok(aborted.outputTokens > 0 && aborted.outputTokens < 600, `partial usage counted: ${aborted.outputTokens}`);
+    const both = await Promise.all([statusOf(ask(key!, 'fast', { max_tokens: 600 })), statusOf(ask(key!, 'fast', { max_tokens: 600 }))]);
+    assert.deepEqual(both.sort(), [200, 429], 'the bucket is real: two at once do not fit');
+  });
+
+  test('the ledger keeps the principal chain, lane, route and tags', async () => {
+    const org = await created('/admin/orgs', { name: 'ledger-org' });
+    const team = await created('/admin/teams', { name: 'ledger-team', orgId: org.id });
+    const user = await created('/admin/users', { name: 'bob', teamId: team.id });
+    const { key, id } = await created('/admin/keys', { name: 'ledger-key', userId: user.id });
+    await client(key!).chat.completions.create(
+      { model: 'smart', messages: [{ role: 'user', content: 'hi' }] },
+      { headers: { 'x-breakwater-priority': 'batch', 'x-breakwater-tags': 'feature=summary' } },
+    );
+    const record = await ledgerRecord((r) => r.keyId === id);
+    assert.deepEqual(
+      { org: record.orgId, team: record.teamId, user: record.userId, lane: record.lane, route: record.route, tags: record.tags, served: record.servedBy },
+      { org: org.id, team: team.id, user: user.id, lane: 'batch', route: 'smart', tags: { feature: 'summary' }, served: 'up/sim-smart' },
+    );
+    assert.ok(record.costMicros > 0 && record.attempts === 1 && record.latencyMs >= 0);
+    const bad = await statusOf(client(key!).chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'hi' }] }, { headers: { 'x-breakwater-priority': 'urgent' } }));
+    assert.equal(bad, 400);
+    await gateway.app.ledger.flush();
+
+    const usage = await admin<{ data: Array<Record<string, unknown>> }>('GET', `/admin/usage?group_by=team,model&since=1d`);
+    const row = usage.body.data.find((r) => r.team === team.id);
+    assert.deepEqual({ name: row?.team_name, model: row?.model, requests: row?.requests, errors: row?.errors }, { name: 'ledger-team', model: 'smart', requests: 2, errors: 1 });
+    assert.equal((await admin('GET', '/admin/usage?group_by=colour')).status, 400);
+  });
+});
