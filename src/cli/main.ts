@@ -7,6 +7,8 @@ import { registerKeysCommand } from './keys-command.js';
 import { registerRouteCommand } from './route-command.js';
 import { registerSimCommand } from './sim-command.js';
 import { registerStartCommand } from './start-command.js';
+import { registerTenantsCommand } from './tenants-command.js';
+import { registerUsageCommand } from './usage-command.js';
 
 const program = new Command('breakwater')
   .description('An LLM gateway, durable agent runtime and simulation sandbox')
@@ -18,6 +20,8 @@ const program = new Command('breakwater')
 registerStartCommand(program);
 registerSimCommand(program);
 registerKeysCommand(program);
+registerTenantsCommand(program);
+registerUsageCommand(program);
 registerDoctorCommand(program);
 registerConfigCommand(program);
 registerRouteCommand(program);

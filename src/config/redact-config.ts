@@ -32,5 +32,6 @@ export function redactConfig(config: Config): Config {
   }
   if (copy.store.url !== undefined) copy.store.url = maskUrlPassword(copy.store.url);
   if (copy.shared.redis !== undefined) copy.shared.redis = maskUrlPassword(copy.shared.redis);
+  if (copy.tenancy.webhook !== undefined) copy.tenancy.webhook.secret = maskSecret(copy.tenancy.webhook.secret);
   return copy;
 }

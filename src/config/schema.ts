@@ -166,7 +166,71 @@ export const modelSchema = z.union([
   z.object({ deployments: z.array(deploymentSchema).min(1), description: z.string().optional() }).merge(resilienceSchema).strict(),
 ]);
 
-/** The whole configuration file (SPEC OPS-1). Later issues add routes, tenancy, lanes, runs, alerts. */
+/** Capacity an upstream deployment can take (SPEC MT-4, MT-10); absent fields are unlimited. */
+export const deploymentCapacitySchema = z
+  .object({
+    concurrency: positiveInt.optional(),
+    rpm: positiveInt.optional(),
+    tpm: positiveInt.optional(),
+  })
+  .strict();
+
+/** Tenancy: token estimates, budgets and alerts (SPEC MT-5, MT-6; defaults from SPEC §5). */
+export const tenancySchema = z
+  .object({
+    /** Output tokens reserved when a request sets no `max_tokens`. */
+    defaultOutputTokens: positiveInt.default(1_024),
+    /** Share of a budget cap at which the soft alert fires, unless a principal sets its own. */
+    softThreshold: z.number().gt(0).max(1).default(0.8),
+    /** IANA time zone of daily and monthly budget periods. */
+    timezone: z
+      .string()
+      .default('UTC')
+      .refine((zone) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'unknown time zone; use an IANA name such as UTC or Europe/Berlin'),
+    /** How long a principal chain is trusted without the store; bounds how fast admin changes apply. */
+    cacheTtlMs: positiveInt.default(5_000),
+    /** Soft budget alerts are POSTed here, HMAC-signed with `secret`; the URL must be on `allowedUrls`. */
+    webhook: z
+      .object({
+        url: z.url(),
+        secret: z.string().min(16),
+        allowedUrls: z.array(z.url()).min(1),
+        timeoutMs: positiveInt.default(5_000),
+      })
+      .strict()
+      .refine((hook) => hook.allowedUrls.some((allowed) => hook.url.startsWith(allowed)), {
+        message: 'webhook.url is not on webhook.allowedUrls',
+        path: ['url'],
+      })
+      .optional(),
+  })
+  .strict()
+  .prefault({});
+
+/** Priority lanes (SPEC MT-4; defaults from SPEC §5). */
+export const lanesSchema = z
+  .object({
+    /** Largest share of a deployment's capacity batch requests may hold. */
+    batchShare: z.number().gt(0).max(1).default(0.5),
+    /** How long a request may wait for capacity before 429 `queue_timeout`, per lane. */
+    interactiveQueueMs: nonNegativeInt.default(500),
+    batchQueueMs: nonNegativeInt.default(30_000),
+    /** Waiting requests per deployment beyond which new ones are refused at once. */
+    maxQueue: nonNegativeInt.default(1_000),
+    /** Capacity per deployment (`provider/model`); deployments not listed are not gated. */
+    capacity: z.record(z.string().regex(/^[^/\s]+\/.+$/, 'use "provider/model"'), deploymentCapacitySchema).default({}),
+  })
+  .strict()
+  .prefault({});
+
+/** The whole configuration file (SPEC OPS-1). Later issues add routes, runs, alerts. */
 export const configSchema = z
   .object({
     server: z
@@ -236,8 +300,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    tenancy: z.unknown().optional(),
-    lanes: z.unknown().optional(),
+    tenancy: tenancySchema,
+    lanes: lanesSchema,
     runs: z.unknown().optional(),
     alerts: z.unknown().optional(),
   })
@@ -259,5 +323,9 @@ export type BreakerConfig = z.infer<typeof breakerSchema>;
 export type ValidatorConfig = z.infer<typeof validatorSchema>;
 /** Per-alias resilience overrides. */
 export type ResilienceConfig = z.infer<typeof resilienceSchema>;
+/** Tenancy settings. */
+export type TenancyConfig = z.infer<typeof tenancySchema>;
+/** Lane settings. */
+export type LanesConfig = z.infer<typeof lanesSchema>;
 /** Prices per 1M tokens. */
 export type PriceConfig = z.infer<typeof priceSchema>;

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import { executeGenerate, executeStream, type AttemptRecord, type PipelineContext, type Verdict } from '../core/pipeline.js';
-import type { CanonicalRequest, CanonicalResponse, Dialect, EmbeddingRequest, EmbeddingResponse, StreamPart, Usage } from '../core/types.js';
+import type { CanonicalRequest, CanonicalResponse, Dialect, EmbeddingRequest, EmbeddingResponse, RateLimitInfo, StreamPart, Usage } from '../core/types.js';
 import { ZERO_USAGE } from '../core/types.js';
 import type { KeyRecord } from '../store/interfaces.js';
 import type { LedgerWriter } from './ledger-writer.js';
@@ -9,6 +9,7 @@ import { buildRequestRecord, ledgerStatus, type RequestOutcome } from './request
 import type { PricedCandidate, ResolvedRoute, RouteResolver } from './route-resolver.js';
 import { relayStream } from './stream-relay.js';
 import { createDegenerationGuard } from '../validation/validators.js';
+import type { Admission } from '../tenancy/admission.js';
 
 /** Who is asking and how, for one request. */
 export interface RequestContext {
@@ -28,6 +29,8 @@ export interface RequestContext {
   endUser?: string | undefined;
   /** `x-breakwater-timeout-ms`: may shorten the route's deadline, never lengthen it. */
   timeoutMs?: number | undefined;
+  /** `x-breakwater-priority`: the lane, overriding the key's (SPEC MT-4). */
+  priority?: string | undefined;
 }
 
 /** A completed non-streaming request. */
@@ -62,6 +65,8 @@ export interface GatewayDeps {
   ledger: LedgerWriter;
   clock: Clock;
   validation?: ValidationFactory;
+  /** Limits, budgets and lanes (SPEC §2.2 steps 4 and 8); absent means none. */
+  admission?: Admission;
 }
 
 /** A request resolved, ready for the pipeline. */
@@ -91,9 +96,10 @@ export class Gateway {
     let prepared: Prepared | undefined;
     try {
       prepared = this.prepare(request, ctx);
+      await this.deps.admission?.admit(ctx, prepared.route, request);
       const outcome = await executeGenerate(request, prepared.route.candidates, prepared.pipeline);
       const overheadMs = performance.now() - ctx.receivedAt - outcome.upstreamMs;
-      this.record(ctx, { model: request.model, stream: false, candidate: outcome.candidate, attempts: outcome.attempts, status: 200, usage: outcome.response.usage, overheadMs });
+      this.record(ctx, { model: request.model, stream: false, candidate: outcome.candidate, attempts: outcome.attempts, status: 200, usage: outcome.response.usage, overheadMs }, outcome.response.rateLimit);
       return {
         response: outcome.response,
         servedBy: outcome.candidate.deployment,
@@ -113,6 +119,7 @@ export class Gateway {
     let outcome;
     try {
       prepared = this.prepare(request, ctx);
+      await this.deps.admission?.admit(ctx, prepared.route, request);
       outcome = await executeStream(request, prepared.route.candidates, prepared.pipeline);
     } catch (thrown) {
       throw this.failed(ctx, request, prepared?.route, thrown);
@@ -135,7 +142,8 @@ export class Gateway {
           route.policy.report(candidate, { kind: 'failure', failure: kind, error: failure });
         }
         const status = failure ? ledgerStatus(failure) : 200;
-        this.record(ctx, { model: request.model, stream: true, candidate, attempts, status, usage: usage ?? ZERO_USAGE, errorCode: failure?.code, ttftMs, overheadMs });
+        const start = head[0];
+        this.record(ctx, { model: request.model, stream: true, candidate, attempts, status, usage: usage ?? ZERO_USAGE, errorCode: failure?.code, ttftMs, overheadMs }, start?.type === 'start' ? start.rateLimit : undefined);
       },
     });
     return { servedBy: candidate.deployment, droppedParams: candidate.droppedParams(request), attempts, overheadMs, parts, abort: outcome.abort };
@@ -143,21 +151,30 @@ export class Gateway {
 
   /** Serves an embeddings request on the first candidate that has embeddings. */
   async embed(request: EmbeddingRequest, ctx: RequestContext): Promise<GenerateResult & { embedding: EmbeddingResponse }> {
-    const candidates = this.routeFor(request.model, ctx.key).candidates.filter((c) => c.adapter.embed);
+    const route = this.routeFor(request.model, ctx.key);
+    const candidates = route.candidates.filter((c) => c.adapter.embed);
     if (candidates.length === 0) {
       throw new BreakwaterError('invalid_request', `model '${request.model}' does not serve embeddings`, { param: 'model' });
     }
     const candidate = candidates[0]!;
+    await this.deps.admission?.admit(ctx, route, request);
     const startedAt = this.deps.clock.now();
     const upstreamStart = performance.now();
-    const embedding = await candidate.adapter.embed!(request, {
-      upstreamModel: candidate.upstreamModel,
-      signal: ctx.signal,
-      clock: this.deps.clock,
-      requestId: ctx.requestId,
-      timeouts: candidate.timeouts,
-      headers: ctx.upstreamHeaders,
-    });
+    let embedding: EmbeddingResponse;
+    try {
+      embedding = await candidate.adapter.embed!(request, {
+        upstreamModel: candidate.upstreamModel,
+        signal: ctx.signal,
+        clock: this.deps.clock,
+        requestId: ctx.requestId,
+        timeouts: candidate.timeouts,
+        headers: ctx.upstreamHeaders,
+      });
+    } catch (thrown) {
+      // Releases the admission reservation; the error goes to the client as before.
+      this.deps.admission?.settle(ctx, buildRequestRecord(ctx, { model: request.model, stream: false, candidate, attempts: 1, status: 502, usage: ZERO_USAGE }));
+      throw thrown;
+    }
     const overheadMs = upstreamStart - ctx.receivedAt;
     const attempts: AttemptRecord[] = [{ deployment: candidate.deployment, startedAt, endedAt: this.deps.clock.now(), outcome: 'success' }];
     const usage: Usage = { inputTokens: embedding.usage.inputTokens, outputTokens: 0 };
@@ -192,7 +209,9 @@ export class Gateway {
     return error;
   }
 
-  private record(ctx: RequestContext, outcome: RequestOutcome): void {
-    this.deps.ledger.record(buildRequestRecord(ctx, outcome));
+  private record(ctx: RequestContext, outcome: RequestOutcome, rateLimit?: RateLimitInfo): void {
+    const record = buildRequestRecord(ctx, outcome);
+    this.deps.admission?.settle(ctx, record, rateLimit);
+    this.deps.ledger.record(record);
   }
 }

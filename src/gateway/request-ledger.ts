@@ -57,5 +57,8 @@ export function buildRequestRecord(ctx: RequestContext, outcome: RequestOutcome)
     overheadMs: round3(outcome.overheadMs),
     tags: ctx.tags,
     endUser: ctx.endUser,
+    orgId: ctx.key.orgId,
+    teamId: ctx.key.teamId,
+    userId: ctx.key.userId,
   };
 }

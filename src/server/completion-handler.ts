@@ -12,7 +12,7 @@ import { serveResumableStream, wantsResumable, type ResumableStreamSettings } fr
 import { SseWriter } from './sse-writer.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
 import type { StreamMetrics, StreamOutcome } from '../observability/stream-metrics.js';
-import { tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
+import { priorityFor, tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
 
 /** What a completion handler needs from the server. */
 export interface CompletionHandlerDeps {
@@ -80,6 +80,7 @@ export function requestContextFor(req: IncomingMessage, info: HandlerRequest, di
     tags: tagsFor(req, request.metadata),
     endUser: request.user ?? request.metadata?.user_id,
     timeoutMs: timeoutFor(req),
+    priority: priorityFor(req),
   };
 }
 

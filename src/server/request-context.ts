@@ -64,3 +64,9 @@ export function timeoutFor(req: IncomingMessage): number | undefined {
   }
   return ms;
 }
+
+/** `x-breakwater-priority` as sent; admission checks it names a lane (SPEC MT-4). */
+export function priorityFor(req: IncomingMessage): string | undefined {
+  const value = req.headers['x-breakwater-priority'];
+  return typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+}

@@ -9,7 +9,7 @@ import { handleCompletion, metaHeaders } from './completion-handler.js';
 import { readJsonBody, sendJson } from './http-io.js';
 import type { HttpServer, RequestInfo } from './http-server.js';
 import type { RouteParams } from './router.js';
-import { tagsFor, upstreamHeadersFor } from './request-context.js';
+import { priorityFor, tagsFor, upstreamHeadersFor } from './request-context.js';
 import { handleStreamCancel, handleStreamResume } from './stream-routes.js';
 import { handleCancelResponse, handleCreateResponse, handleDeleteResponse, handleGetResponse } from './responses-routes.js';
 import type { ResponseStore } from '../store/interfaces.js';
@@ -92,6 +92,7 @@ async function handleEmbeddings(deps: RouteDeps, req: IncomingMessage, res: Serv
     upstreamHeaders: upstreamHeadersFor(req, info.requestId),
     tags: tagsFor(req, undefined),
     endUser: request.user,
+    priority: priorityFor(req),
   };
   const result = await deps.gateway().embed(request, ctx);
   sendJson(res, 200, toOpenAIEmbeddingResponse(result.embedding, request.model, request.encodingFormat), metaHeaders(result));

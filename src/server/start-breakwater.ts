@@ -15,8 +15,10 @@ import type { Stores } from '../store/interfaces.js';
 import { openStores } from '../store/stores.js';
 import { loadOrCreatePepper } from '../tenancy/key-hash.js';
 import { createKeyService, type KeyService } from '../tenancy/key-service.js';
+import { createTenancy, type Tenancy } from '../tenancy/tenancy.js';
 import { createHttpServer } from './http-server.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerTenancyRoutes } from './tenancy-routes.js';
 import { registerRoutes, type ReadinessReport } from './routes.js';
 import { StreamHub } from '../streaming/stream-hub.js';
 import { MetricsRegistry } from '../observability/metrics-registry.js';
@@ -42,6 +44,7 @@ export interface RunningBreakwater {
   config: Config;
   stores: Stores;
   keys: KeyService;
+  tenancy: Tenancy;
   ledger: LedgerWriter;
   logger: Logger;
   resilience: Resilience;
@@ -155,7 +158,9 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const registry = await createProviderRegistry(config, clock);
   const resilience = createResilience(config.routes.defaults.breaker, clock);
   const resolver = createRouteResolver(config, registry, resilience.createPolicy);
-  const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation() });
+  const tenancy = await createTenancy({ config, stores, clock, logger });
+  const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation(), admission: tenancy.admission });
+  const authenticate = async (key: string) => tenancy.resolveKey(await keys.authenticate(key));
 
   const idempotency = startIdempotency(stores, config, clock, logger);
   const streams = await startStreams(stores, config, clock, logger);
@@ -165,7 +170,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const metrics = new StreamMetrics({ clock: systemClock, registry: metricsRegistry });
   const http = createHttpServer(config.server, logger);
   registerRoutes(http, {
-    authenticate: (key) => keys.authenticate(key),
+    authenticate,
     gateway: () => gateway,
     models: () => resolver.models(),
     maxBodyBytes: config.server.maxBodyBytes,
@@ -178,7 +183,8 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     handleMetrics: createMetricsHandler(metricsRegistry),
     readiness: () => storeReadiness(stores),
   });
-  registerAdminRoutes(http, { authenticate: (key) => keys.authenticate(key), breakers: () => resilience.breakers });
+  registerAdminRoutes(http, { authenticate, breakers: () => resilience.breakers });
+  registerTenancyRoutes(http, { authenticate, stores, keys, directory: tenancy.directory, clock });
   const address = await http.listen(config.server.port, config.server.host);
   discoverModels(config, registry, resolver, logger);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -190,6 +196,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     config,
     stores,
     keys,
+    tenancy,
     ledger,
     logger,
     resilience,

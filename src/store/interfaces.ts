@@ -19,6 +19,81 @@ export interface KeyRecord {
   userId?: string | undefined;
   /** Model allow-list; absent means every model. */
   allowedModels?: string[] | undefined;
+  /** Limits, budgets and lane of this key (SPEC MT-1); absent means none of its own. */
+  policy?: PrincipalPolicy | undefined;
+}
+
+/** A workload class (SPEC MT-4). */
+export type Lane = 'interactive' | 'batch';
+
+/** Rate and concurrency limits of one principal; each absent field is unlimited (SPEC MT-1). */
+export interface PrincipalLimits {
+  /** Requests per minute. */
+  rpm?: number | undefined;
+  /** Input (prompt) tokens per minute. */
+  inputTpm?: number | undefined;
+  /** Output tokens per minute. */
+  outputTpm?: number | undefined;
+  /** Requests in flight at once. */
+  concurrency?: number | undefined;
+}
+
+/** Spend caps of one principal, in integer micro-USD (SPEC MT-6). */
+export interface PrincipalBudgets {
+  dailyMicros?: number | undefined;
+  monthlyMicros?: number | undefined;
+  /** Share of a cap at which the soft alert fires once per period; default `tenancy.softThreshold`. */
+  softThreshold?: number | undefined;
+}
+
+/** What any node of the principal tree may set (SPEC MT-1). */
+export interface PrincipalPolicy {
+  allowedModels?: string[] | undefined;
+  limits?: PrincipalLimits | undefined;
+  budgets?: PrincipalBudgets | undefined;
+  /** Default lane of requests under this node (keys only; the request header may override). */
+  lane?: Lane | undefined;
+}
+
+/** Kinds of principals above a key. */
+export type PrincipalKind = 'org' | 'team' | 'user';
+
+/** An org, team or user (SPEC MT-1). A team belongs to an org; a user to an org and optionally a team. */
+export interface PrincipalRecord {
+  id: string;
+  kind: PrincipalKind;
+  name: string;
+  /** The org it belongs to; for an org, its own id. */
+  orgId: string;
+  teamId?: string | undefined;
+  policy: PrincipalPolicy;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One audited admin change (SPEC MT-7). */
+export interface AuditEntry {
+  at: number;
+  /** Who made it: an admin key id, or `cli`. */
+  actor: string;
+  /** `org.create`, `key.update`, … */
+  action: string;
+  /** The id of what changed. */
+  target: string;
+  /** What was set, without secrets. */
+  detail?: Record<string, unknown> | undefined;
+}
+
+/** Orgs, teams and users, and the audit trail of admin changes (SPEC §2.4 KeyStore). */
+export interface PrincipalStore {
+  putPrincipal(record: PrincipalRecord): Promise<void>;
+  getPrincipal(id: string): Promise<PrincipalRecord | undefined>;
+  /** Oldest first; `kind` filters. */
+  listPrincipals(kind?: PrincipalKind): Promise<PrincipalRecord[]>;
+  deletePrincipal(id: string): Promise<boolean>;
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first. */
+  listAudit(options: { limit: number; since?: number }): Promise<AuditEntry[]>;
 }
 
 /** Principals and keys (SPEC §2.4). */
@@ -29,10 +104,12 @@ export interface KeyStore {
   listKeys(): Promise<KeyRecord[]>;
   /** Marks a key revoked; false when no such key or already revoked. */
   revokeKey(id: string, at: number): Promise<boolean>;
+  /** Replaces a key's allow-list and policy; false when no such key. */
+  updateKey(id: string, patch: Pick<KeyRecord, 'allowedModels' | 'policy' | 'name'>): Promise<boolean>;
   countKeys(kind: KeyRecord['kind']): Promise<number>;
 }
 
-/** One logical request as the ledger keeps it (SPEC MT-7; tenancy fields arrive with issue 5). */
+/** One logical request as the ledger keeps it (SPEC MT-7). */
 export interface RequestRecord {
   id: string;
   createdAt: number;
@@ -59,6 +136,36 @@ export interface RequestRecord {
   overheadMs?: number | undefined;
   tags?: Record<string, string> | undefined;
   endUser?: string | undefined;
+  orgId?: string | undefined;
+  teamId?: string | undefined;
+  userId?: string | undefined;
+  lane?: Lane | undefined;
+  /** The route (model alias) that planned the request. */
+  route?: string | undefined;
+  /** Time spent waiting in the lane queue before admission. */
+  queueMs?: number | undefined;
+}
+
+/** What usage can be grouped by (SPEC MT-2); `tag:<name>` groups by one tag. */
+export type UsageDimension = 'org' | 'team' | 'user' | 'key' | 'model' | 'served_model' | 'provider' | 'route' | 'lane' | 'end_user' | 'status' | `tag:${string}`;
+
+/** A usage report's range and grouping. */
+export interface UsageQuery {
+  since: number;
+  until?: number | undefined;
+  groupBy: readonly UsageDimension[];
+}
+
+/** One group of a usage report: its dimension values (null when unset) and sums. */
+export interface UsageRow {
+  group: Record<string, string | null>;
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  reasoningTokens: number;
+  costMicros: number;
 }
 
 /** The request ledger, written in batches off the hot path. */
@@ -67,6 +174,8 @@ export interface LedgerStore {
   getRequest(id: string): Promise<RequestRecord | undefined>;
   /** Most recent first. */
   listRequests(options: { limit: number; since?: number }): Promise<RequestRecord[]>;
+  /** Sums over `[since, until)` grouped by the given dimensions, costliest first. */
+  usage(query: UsageQuery): Promise<UsageRow[]>;
 }
 
 /** Small key-value metadata (bootstrap flags, schema facts). */
@@ -221,6 +330,7 @@ export interface ResponseStore {
 /** The stores one process uses. */
 export interface Stores {
   keys: KeyStore;
+  principals: PrincipalStore;
   ledger: LedgerStore;
   meta: MetaStore;
   idempotency: IdempotencyStore;

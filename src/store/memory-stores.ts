@@ -6,10 +6,14 @@ import {
   type KeyStore,
   type LedgerStore,
   type MetaStore,
+  type AuditEntry,
+  type PrincipalRecord,
+  type PrincipalStore,
   type RequestRecord,
   type Stores,
 } from './interfaces.js';
 import { createMemoryEventLog, createMemoryResponseStore } from './memory-event-log.js';
+import { aggregateUsage } from './usage-query.js';
 
 // Records are copied in and out so a caller mutating what it got back cannot change the store,
 // which is what the SQLite store does by construction.
@@ -48,6 +52,45 @@ function createMemoryKeyStore(): KeyStore {
       for (const record of byId.values()) if (record.kind === kind) count++;
       return count;
     },
+    async updateKey(id, patch) {
+      const record = byId.get(id);
+      if (!record) return false;
+      record.name = patch.name;
+      if (patch.allowedModels === undefined) delete record.allowedModels;
+      else record.allowedModels = copy(patch.allowedModels);
+      if (patch.policy === undefined) delete record.policy;
+      else record.policy = copy(patch.policy);
+      return true;
+    },
+  };
+}
+
+function createMemoryPrincipalStore(): PrincipalStore {
+  const byId = new Map<string, PrincipalRecord>();
+  const audit: AuditEntry[] = [];
+  return {
+    async putPrincipal(record) {
+      const existing = byId.get(record.id);
+      // As in SQL's upsert, the kind, org and creation time of an existing row never change.
+      const stored = existing ? { ...copy(record), kind: existing.kind, orgId: existing.orgId, createdAt: existing.createdAt } : copy(record);
+      byId.set(record.id, stored);
+    },
+    async getPrincipal(id) {
+      const record = byId.get(id);
+      return record && copy(record);
+    },
+    async listPrincipals(kind) {
+      return [...byId.values()].filter((r) => kind === undefined || r.kind === kind).sort((a, b) => a.createdAt - b.createdAt).map(copy);
+    },
+    async deletePrincipal(id) {
+      return byId.delete(id);
+    },
+    async appendAudit(entry) {
+      audit.push(copy(entry));
+    },
+    async listAudit({ limit, since }) {
+      return audit.filter((e) => since === undefined || e.at >= since).reverse().slice(0, Math.max(0, limit)).map(copy);
+    },
   };
 }
 
@@ -66,6 +109,9 @@ function createMemoryLedgerStore(): LedgerStore {
       const matching = [...records.values()].reverse().filter((r) => since === undefined || r.createdAt >= since);
       // Newest first; among equal timestamps the later insert first, as `ORDER BY created_at DESC, rowid DESC`.
       return matching.sort((a, b) => b.createdAt - a.createdAt).slice(0, Math.max(0, limit)).map(copy);
+    },
+    async usage(query) {
+      return aggregateUsage(records.values(), query);
     },
   };
 }
@@ -144,6 +190,7 @@ export function createMemoryStores(): Stores {
   let closed = false;
   return {
     keys: createMemoryKeyStore(),
+    principals: createMemoryPrincipalStore(),
     ledger: createMemoryLedgerStore(),
     meta: createMemoryMetaStore(),
     idempotency: createMemoryIdempotencyStore(),

@@ -14,6 +14,7 @@ import {
 } from './interfaces.js';
 import { migrateSqliteDatabase } from './migrator.js';
 import { createSqliteEventLog, createSqliteResponseStore } from './sqlite-event-log.js';
+import { createSqlitePrincipalStore, sqliteUsage } from './sqlite-tenancy-stores.js';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js';
 
 interface KeyRow {
@@ -30,6 +31,7 @@ interface KeyRow {
   team_id: string | null;
   user_id: string | null;
   allowed_models: string | null;
+  policy: string | null;
 }
 
 interface RequestRow {
@@ -58,6 +60,12 @@ interface RequestRow {
   overhead_ms: number | null;
   tags: string | null;
   end_user: string | null;
+  org_id: string | null;
+  team_id: string | null;
+  user_id: string | null;
+  lane: string | null;
+  route: string | null;
+  queue_ms: number | null;
 }
 
 const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
@@ -77,6 +85,7 @@ function keyToRow(record: KeyRecord): KeyRow {
     team_id: orNull(record.teamId),
     user_id: orNull(record.userId),
     allowed_models: record.allowedModels === undefined ? null : JSON.stringify(record.allowedModels),
+    policy: record.policy === undefined ? null : JSON.stringify(record.policy),
   };
 }
 
@@ -97,6 +106,7 @@ function rowToKey(row: KeyRow): KeyRecord {
   if (row.team_id !== null) record.teamId = row.team_id;
   if (row.user_id !== null) record.userId = row.user_id;
   if (row.allowed_models !== null) record.allowedModels = JSON.parse(row.allowed_models) as string[];
+  if (row.policy !== null) record.policy = JSON.parse(row.policy) as KeyRecord['policy'];
   return record;
 }
 
@@ -127,6 +137,12 @@ function requestToRow(record: RequestRecord): RequestRow {
     overhead_ms: orNull(record.overheadMs),
     tags: record.tags === undefined ? null : JSON.stringify(record.tags),
     end_user: orNull(record.endUser),
+    org_id: orNull(record.orgId),
+    team_id: orNull(record.teamId),
+    user_id: orNull(record.userId),
+    lane: orNull(record.lane),
+    route: orNull(record.route),
+    queue_ms: orNull(record.queueMs),
   };
 }
 
@@ -158,18 +174,24 @@ function rowToRequest(row: RequestRow): RequestRecord {
   if (row.overhead_ms !== null) record.overheadMs = row.overhead_ms;
   if (row.tags !== null) record.tags = JSON.parse(row.tags) as Record<string, string>;
   if (row.end_user !== null) record.endUser = row.end_user;
+  if (row.org_id !== null) record.orgId = row.org_id;
+  if (row.team_id !== null) record.teamId = row.team_id;
+  if (row.user_id !== null) record.userId = row.user_id;
+  if (row.lane !== null) record.lane = row.lane as RequestRecord['lane'];
+  if (row.route !== null) record.route = row.route;
+  if (row.queue_ms !== null) record.queueMs = row.queue_ms;
   return record;
 }
 
 const KEY_COLUMNS = [
   'id', 'name', 'hash', 'prefix', 'kind', 'scopes', 'created_at', 'expires_at', 'revoked_at', 'org_id', 'team_id',
-  'user_id', 'allowed_models',
+  'user_id', 'allowed_models', 'policy',
 ] as const;
 const REQUEST_COLUMNS = [
   'id', 'created_at', 'key_id', 'dialect', 'endpoint', 'requested_model', 'served_by', 'provider', 'status',
   'error_code', 'stream', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens',
   'reasoning_tokens', 'usage_estimated', 'cost_micros', 'price_missing', 'attempts', 'latency_ms', 'ttft_ms',
-  'overhead_ms', 'tags', 'end_user',
+  'overhead_ms', 'tags', 'end_user', 'org_id', 'team_id', 'user_id', 'lane', 'route', 'queue_ms',
 ] as const;
 
 const insertSql = (table: string, columns: readonly string[], onConflict = '') =>
@@ -182,6 +204,7 @@ function createSqliteKeyStore(db: SqliteDatabase): KeyStore {
   const all = db.prepare<[], KeyRow>('SELECT * FROM keys ORDER BY created_at, rowid');
   const revoke = db.prepare<[number, string]>('UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const count = db.prepare<[string], { count: number }>('SELECT COUNT(*) AS count FROM keys WHERE kind = ?');
+  const update = db.prepare<[string, string | null, string | null, string]>('UPDATE keys SET name = ?, allowed_models = ?, policy = ? WHERE id = ?');
   return {
     async insertKey(record) {
       insert.run(keyToRow(record));
@@ -202,6 +225,10 @@ function createSqliteKeyStore(db: SqliteDatabase): KeyStore {
     },
     async countKeys(kind) {
       return count.get(kind)?.count ?? 0;
+    },
+    async updateKey(id, patch) {
+      const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+      return update.run(patch.name, json(patch.allowedModels), json(patch.policy), id).changes === 1;
     },
   };
 }
@@ -228,6 +255,7 @@ function createSqliteLedgerStore(db: SqliteDatabase): LedgerStore {
     async listRequests({ limit, since }) {
       return recent.all(since ?? Number.MIN_SAFE_INTEGER, Math.max(0, limit)).map(rowToRequest);
     },
+    usage: (query) => sqliteUsage(db, query),
   };
 }
 
@@ -342,6 +370,7 @@ export function openSqliteStores(options: { path: string }): Stores {
   const ping = db.prepare('SELECT 1');
   return {
     keys: createSqliteKeyStore(db),
+    principals: createSqlitePrincipalStore(db),
     ledger: createSqliteLedgerStore(db),
     meta: createSqliteMetaStore(db),
     idempotency: createSqliteIdempotencyStore(db),
