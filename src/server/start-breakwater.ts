@@ -15,6 +15,7 @@ import type { Stores } from '../store/interfaces.js';
 import { openStores } from '../store/stores.js';
 import { loadOrCreatePepper } from '../tenancy/key-hash.js';
 import { createKeyService, type KeyService } from '../tenancy/key-service.js';
+import { createAccessLog, type LineSink } from './access-log.js';
 import { createHttpServer } from './http-server.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerRoutes, type ReadinessReport } from './routes.js';
@@ -52,6 +53,9 @@ const IDEMPOTENCY_SWEEP_MS = 10 * 60_000;
 /** Secrets never reach the logs (SPEC OBS-4, SEC-1). */
 const REDACT_PATHS = ['apiKey', '*.apiKey', 'key', '*.key', 'headers.authorization', 'headers["x-api-key"]', 'authorization'];
 
+/** Destinations of loggers made by {@link createLogger}: plain pino, so the access log may write to them directly. */
+const plainSinks = new WeakMap<Logger, LineSink>();
+
 /**
  * The default logger: JSON lines on stdout, written asynchronously off the request path and in
  * 4 KiB batches (a write per access-log line cost ~10% of gateway CPU under load), flushed at
@@ -60,7 +64,9 @@ const REDACT_PATHS = ['apiKey', '*.apiKey', 'key', '*.key', 'headers.authorizati
 export function createLogger(level: string): Logger {
   const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
   setInterval(() => destination.flush(), 1000).unref();
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: undefined }, destination);
+  const logger = pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: undefined }, destination);
+  plainSinks.set(logger, destination);
+  return logger;
 }
 
 /**
@@ -125,7 +131,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation() });
 
   const idempotency = startIdempotency(stores, config, clock, logger);
-  const http = createHttpServer(config.server, logger);
+  const http = createHttpServer(config.server, logger, createAccessLog(logger, plainSinks.get(logger)));
   registerRoutes(http, {
     authenticate: (key) => keys.authenticate(key),
     gateway: () => gateway,
