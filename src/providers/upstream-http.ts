@@ -230,7 +230,7 @@ export class UpstreamHttp {
   }
 
   /** POSTs JSON and reads the whole JSON answer (headers, idle and total timeouts apply). */
-  async postJson(path: string, body: unknown, ctx: CallContext, headers?: Record<string, string>): Promise<UpstreamJsonResponse> {
+  postJson(path: string, body: unknown, ctx: CallContext, headers?: Record<string, string>): Promise<UpstreamJsonResponse> {
     return this.json('POST', path, body, ctx, headers);
   }
 

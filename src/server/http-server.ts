@@ -72,7 +72,8 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
     const controller = new AbortController();
     res.setHeader('x-breakwater-request-id', requestId);
     if (draining) res.setHeader('connection', 'close');
-    res.once('close', () => {
+    // 'close' fires once per response; `on` skips the wrapper `once` allocates.
+    res.on('close', () => {
       if (!res.writableFinished) controller.abort(new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false }));
       inFlight--;
       if (options.accessLog) {
