@@ -24,7 +24,9 @@ describe('access log', () => {
       const viaPino = capturingLogger('info');
       viaPino.logger.info(entry, 'request');
       const direct = capturingLogger('info');
-      createAccessLog(direct.logger, direct.sink)(entry);
+      const log = createAccessLog(direct.logger, direct.sink);
+      log(entry);
+      log.flush();
       assert.equal(direct.lines.length, 1);
       assert.equal(withoutTime(direct.lines[0]!), withoutTime(viaPino.lines[0]!));
       assert.deepEqual(JSON.parse(direct.lines[0]!).path, entry.path);
@@ -36,9 +38,40 @@ describe('access log', () => {
     const log = createAccessLog(logger, sink);
     const entry: AccessLogEntry = { requestId: 'req_1', method: 'POST', path: '/v1/messages', status: 200, ms: 1, aborted: false };
     log(entry);
+    log.flush();
     assert.equal(lines.length, 0);
     logger.level = 'info';
     log(entry);
+    log.flush();
     assert.equal(lines.length, 1);
+  });
+
+  it('hands lines over in one batch by the next turn of the event loop, in order', async () => {
+    const viaPino = capturingLogger('info');
+    const direct = capturingLogger('info');
+    const log = createAccessLog(direct.logger, direct.sink);
+    for (let i = 0; i < 3; i++) {
+      const entry: AccessLogEntry = { requestId: `req_${i}`, method: 'POST', path: '/v1/chat/completions', status: 200, ms: i, aborted: false };
+      viaPino.logger.info(entry, 'request');
+      log(entry);
+    }
+    assert.equal(direct.lines.length, 0, 'held back within the turn');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(direct.lines.length, 1, 'one write for the batch');
+    assert.equal(withoutTime(direct.lines[0]!).replace(/"time":\d+/g, '"time":0'), viaPino.lines.map(withoutTime).join(''));
+  });
+
+  it('writes at once when a batch grows past its size, without waiting for the turn', () => {
+    const direct = capturingLogger('info');
+    const log = createAccessLog(direct.logger, direct.sink);
+    const entry: AccessLogEntry = { requestId: 'req_big', method: 'POST', path: `/${'p'.repeat(2000)}`, status: 200, ms: 1, aborted: false };
+    for (let i = 0; i < 3; i++) log(entry);
+    assert.equal(direct.lines.length, 0, 'three ~2 kB lines stay under the batch size');
+    log(entry);
+    assert.equal(direct.lines.length, 1, 'the fourth passes it');
+    assert.equal(direct.lines[0]!.split('\n').length - 1, 4);
+    log(entry);
+    log.flush();
+    assert.equal(direct.lines.length, 2);
   });
 });

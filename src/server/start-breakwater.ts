@@ -131,7 +131,8 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation() });
 
   const idempotency = startIdempotency(stores, config, clock, logger);
-  const http = createHttpServer(config.server, logger, createAccessLog(logger, plainSinks.get(logger)));
+  const accessLog = createAccessLog(logger, plainSinks.get(logger));
+  const http = createHttpServer(config.server, logger, accessLog);
   registerRoutes(http, {
     authenticate: (key) => keys.authenticate(key),
     gateway: () => gateway,
@@ -165,6 +166,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
         await ledger.close();
         await registry.close();
         await stores.close();
+        accessLog.flush();
         logger.flush();
       })();
       return closing;
