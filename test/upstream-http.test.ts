@@ -349,6 +349,93 @@ describe('UpstreamHttp timeouts and aborts', () => {
   });
 });
 
+describe('UpstreamHttp non-streamed answers', () => {
+  test('an answer over maxResponseBytes is response_too_large and the socket closes', async () => {
+    const server = await ScriptedServer.start(({ res }) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`{"text":"${'x'.repeat(600)}`);
+      // The rest never comes: the client must stop reading at the limit, not wait for the end.
+    });
+    const error = await rejection(client(server, { maxResponseBytes: 512 }).postJson('/chat/completions', {}, context()));
+    assert.equal(error.code, 'upstream_error');
+    assert.equal(error.details.reason, 'response_too_large');
+    assert.match(error.message, /more than 512 bytes/);
+    await server.exchanges[0].socketClosed;
+  });
+
+  test('an answer of exactly maxResponseBytes is read, split across writes', async () => {
+    const body = JSON.stringify({ text: 'y'.repeat(500) });
+    const server = await ScriptedServer.start(({ res }) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-ratelimit-remaining-requests': '41' });
+      res.write(body.slice(0, 100));
+      setImmediate(() => res.end(body.slice(100)));
+    });
+    const answer = await client(server, { maxResponseBytes: Buffer.byteLength(body) }).postJson('/chat/completions', {}, context());
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body, { text: 'y'.repeat(500) });
+    assert.equal(answer.headers['x-ratelimit-remaining-requests'], '41');
+  });
+
+  test('malformed JSON is malformed_response; an empty 200 body is no body', async () => {
+    let turn = 0;
+    const server = await ScriptedServer.start(({ res }) => {
+      turn++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(turn === 1 ? '{"choices": [' : '  ');
+    });
+    const http = client(server);
+    const error = await rejection(http.postJson('/chat/completions', {}, context()));
+    assert.equal(error.details.reason, 'malformed_response');
+    const empty = await http.postJson('/chat/completions', {}, context());
+    assert.equal(empty.body, undefined);
+  });
+
+  test('an error body over 64 KiB still yields the classified error from its first 64 KiB', async () => {
+    const server = await ScriptedServer.start(({ res }) => {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end(`overloaded ${'z'.repeat(70 * 1024)}`);
+    });
+    const error = await rejection(client(server).postJson('/chat/completions', {}, context()));
+    assert.equal(error.code, 'upstream_unavailable');
+    assert.equal(error.details.upstreamStatus, 503);
+    assert.match(error.message, /^overloaded z/);
+  });
+
+  test('a body that stalls after the headers is idle_timeout at idleMs, not before', async () => {
+    const server = await ScriptedServer.start(({ res }) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"partial":');
+    });
+    const clock = new ManualClock();
+    const call = tracked(client(server).postJson('/chat/completions', {}, context(clock)));
+    await server.nextExchange().then(() => undefined, () => undefined);
+    await ioTurns(10);
+    await clock.advance(timeouts.idleMs - 1);
+    await ioTurns();
+    assert.equal(call.settled(), false, 'nothing happens at t − 1');
+    await clock.advance(1);
+    const error = await rejection(call.promise);
+    assert.equal(error.details.reason, 'idle_timeout');
+    await server.exchanges[0].socketClosed;
+  });
+
+  test('the client leaving mid-answer rejects at once with its reason and closes the socket', async () => {
+    const server = await ScriptedServer.start(({ res }) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"partial":');
+    });
+    const controller = new AbortController();
+    const call = tracked(client(server).postJson('/chat/completions', {}, context(new ManualClock(), controller.signal)));
+    await server.nextExchange().then(() => undefined, () => undefined);
+    await ioTurns(10);
+    assert.equal(call.settled(), false);
+    const reason = new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false });
+    controller.abort(reason);
+    assert.equal(await rejection(call.promise), reason);
+    await server.exchanges[0].socketClosed;
+  });
+});
+
 describe('UpstreamHttp streaming', () => {
   test('yields each SSE event as it arrives, across split chunks and split UTF-8', async () => {
     let response: ServerResponse | undefined;

@@ -148,6 +148,7 @@ class AttemptLoop<C extends LoopCandidate, T> {
   private admitted = 0;
   private tried = 0;
   private spent = 0;
+  private readonly hedging: boolean;
 
   constructor(
     private readonly candidates: readonly C[],
@@ -156,7 +157,9 @@ class AttemptLoop<C extends LoopCandidate, T> {
     private readonly attempt: AttemptFn<C, T>,
     private readonly check: CheckFn<T>,
     private readonly onDiscard: ((result: T) => void) | undefined,
-  ) {}
+  ) {
+    this.hedging = policy.hedgeAfterMs !== undefined && candidates.length >= 2;
+  }
 
   // `current` holds an admission (breaker probe or bulkhead slot) until its attempt is reported;
   // every way out of the loop gives an unused one back.
@@ -177,10 +180,14 @@ class AttemptLoop<C extends LoopCandidate, T> {
       const running = start(current, ctx, this.attempt, false, policy.hedgeAfterMs !== undefined);
       this.attempts.push(running.record);
       const before = this.attempts.length;
-      const { winner, outcome, candidate } = await settleWithHedge(running, current, this.candidates, policy, ctx, this.attempt, this.attempts, () => this.nextAdmitted());
+      // Without hedging there is nothing to race: await the attempt itself (one async hop less).
+      const { winner, outcome, candidate } = this.hedging
+        ? await settleWithHedge(running, current, this.candidates, policy, ctx, this.attempt, this.attempts, () => this.nextAdmitted())
+        : { winner: running, outcome: await running.promise, candidate: current };
       this.tried += 1 + this.attempts.length - before;
       if (outcome.ok) {
-        const verdict = await this.check(outcome.value);
+        const checked = this.check(outcome.value);
+        const verdict = checked instanceof Promise ? await checked : checked;
         if (!verdict || verdict.ok) return this.succeed(winner, candidate, outcome.value);
         if (!this.reject(winner, candidate, outcome.value, verdict)) break;
       } else {

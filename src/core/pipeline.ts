@@ -134,7 +134,8 @@ export async function executeStream<C extends Candidate>(request: CanonicalReque
   const outcome = await runAttemptLoop(
     candidates,
     ctx.policy,
-    { ...ctx, resolvesAtFirstToken: true },
+    // Object.assign: a spread copy plus a new key is a slow path on Node 20's V8.
+    Object.assign({}, ctx, { resolvesAtFirstToken: true }),
     (candidate, signal, timeouts) => openStream(candidate.adapter, request, callContext(candidate, ctx as PipelineContext<never>, signal, timeouts)),
     (opened) => (opened.complete && ctx.validate ? ctx.validate(collectResponse(opened.head)) : undefined),
     (opened) => void opened.iterator.return?.(),

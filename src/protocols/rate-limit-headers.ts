@@ -58,6 +58,19 @@ function assign(info: RateLimitInfo, key: keyof RateLimitInfo, value: number | u
   if (value !== undefined) info[key] = value;
 }
 
+/** Header names per limit kind (OpenAI style first), built once: the parser runs on every upstream answer. */
+const LIMIT_HEADERS = (['requests', 'tokens'] as const).map((kind) => {
+  const suffix = kind === 'requests' ? 'Requests' : 'Tokens';
+  return {
+    limitKey: `limit${suffix}` as const,
+    remainingKey: `remaining${suffix}` as const,
+    resetKey: `reset${suffix}Ms` as const,
+    limit: [`x-ratelimit-limit-${kind}`, `anthropic-ratelimit-${kind}-limit`] as const,
+    remaining: [`x-ratelimit-remaining-${kind}`, `anthropic-ratelimit-${kind}-remaining`] as const,
+    reset: [`x-ratelimit-reset-${kind}`, `anthropic-ratelimit-${kind}-reset`] as const,
+  };
+});
+
 /**
  * Reads an upstream's rate-limit facts (SPEC PV-8): `retry-after-ms` / `retry-after`,
  * `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` (OpenAI and most compatible servers)
@@ -67,19 +80,10 @@ function assign(info: RateLimitInfo, key: keyof RateLimitInfo, value: number | u
 export function parseRateLimitHeaders(headers: HeaderBag, now: number = Date.now()): RateLimitInfo | undefined {
   const info: RateLimitInfo = {};
   assign(info, 'retryAfterMs', retryAfterMs(headers, now));
-  for (const kind of ['requests', 'tokens'] as const) {
-    const suffix = kind === 'requests' ? 'Requests' : 'Tokens';
-    assign(info, `limit${suffix}`, integerHeader(headers, `x-ratelimit-limit-${kind}`) ?? integerHeader(headers, `anthropic-ratelimit-${kind}-limit`));
-    assign(
-      info,
-      `remaining${suffix}`,
-      integerHeader(headers, `x-ratelimit-remaining-${kind}`) ?? integerHeader(headers, `anthropic-ratelimit-${kind}-remaining`),
-    );
-    assign(
-      info,
-      `reset${suffix}Ms`,
-      resetMs(headers, `x-ratelimit-reset-${kind}`, now) ?? resetMs(headers, `anthropic-ratelimit-${kind}-reset`, now),
-    );
+  for (const names of LIMIT_HEADERS) {
+    assign(info, names.limitKey, integerHeader(headers, names.limit[0]) ?? integerHeader(headers, names.limit[1]));
+    assign(info, names.remainingKey, integerHeader(headers, names.remaining[0]) ?? integerHeader(headers, names.remaining[1]));
+    assign(info, names.resetKey, resetMs(headers, names.reset[0], now) ?? resetMs(headers, names.reset[1], now));
   }
   return Object.keys(info).length === 0 ? undefined : info;
 }

@@ -73,11 +73,16 @@ export function transportError(err: unknown, provider: string): BreakwaterError 
 
 /**
  * One upstream call's abort and timer state. Every timer is a `clock.sleep` race (so tests drive
- * it with a ManualClock) that aborts `signal`, which undici turns into a destroyed socket. The
- * client's `ctx.signal` feeds the same controller. `finish()` cancels what is still pending.
+ * it with a ManualClock) that aborts the attempt: through `signal`, which undici turns into a
+ * destroyed socket, or through the `onAbort` callback of a call that aborts undici itself. The
+ * client's `ctx.signal` feeds the same abort. `finish()` cancels what is still pending.
  */
 export class Attempt {
-  private readonly controller = new AbortController();
+  // Made only when a caller asks for `signal`: a non-streamed call aborts undici through
+  // `onAbort` instead, which saves an AbortController (~1% of gateway CPU) per request.
+  private controller: AbortController | undefined;
+  private reason: BreakwaterError | undefined;
+  private abortListener: ((reason: BreakwaterError) => void) | undefined;
   private readonly cancels: CancelTimer[] = [];
   private lastActivity = 0;
   /** True while the caller waits for upstream bytes; a slow consumer is not an idle upstream. */
@@ -96,7 +101,22 @@ export class Attempt {
 
   /** Aborted by any timeout, the client, or `abort()`; pass it to undici. */
   get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
     return this.controller.signal;
+  }
+
+  /** True once a timeout, the client or `abort()` stopped the attempt. */
+  get aborted(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** Calls `listener` with the reason when the attempt is aborted (at once if it already was). */
+  onAbort(listener: (reason: BreakwaterError) => void): void {
+    if (this.reason) listener(this.reason);
+    else this.abortListener = listener;
   }
 
   /** Starts a timer that aborts the attempt; call the returned function to stop it early. */
@@ -119,7 +139,7 @@ export class Attempt {
   }
 
   private armIdle(ms: number, wait: number): void {
-    if (this.finished || this.controller.signal.aborted) return;
+    if (this.finished || this.reason) return;
     const cancel = startTimer(this.ctx.clock, wait, () => {
       const index = this.cancels.indexOf(cancel);
       if (index !== -1) this.cancels.splice(index, 1);
@@ -144,16 +164,16 @@ export class Attempt {
 
   /** Aborts the upstream call with `reason` (first reason wins). */
   abort(reason: BreakwaterError): void {
-    if (this.controller.signal.aborted) return;
-    this.controller.abort(reason);
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
     this.stopTimers();
+    this.abortListener?.(reason);
   }
 
   /** The error to throw for `err`: the abort reason if the attempt was aborted, else a transport error. */
   failure(err: unknown): BreakwaterError {
-    const reason: unknown = this.controller.signal.reason;
-    if (this.controller.signal.aborted && reason instanceof BreakwaterError) return reason;
-    return transportError(err, this.provider);
+    return this.reason ?? transportError(err, this.provider);
   }
 
   /** Ends the attempt: timers cancelled, client listener removed. Idempotent. */

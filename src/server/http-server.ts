@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import type { Dialect } from '../core/types.js';
+import { createAccessLog, type AccessLog } from './access-log.js';
 import type { HandlerRequest } from './completion-handler.js';
 import { sendJson } from './http-io.js';
 import { errorHeaders, renderErrorBody } from './render-error.js';
@@ -54,7 +55,7 @@ export function sendError(res: ServerResponse, thrown: unknown, dialect: Dialect
  * The node:http front door: request ids, routing with 404/405, error rendering per dialect, client
  * disconnect signals, keep-alive and header timeouts, an access log without bodies, and draining.
  */
-export function createHttpServer(options: HttpServerOptions, logger: Logger): HttpServer {
+export function createHttpServer(options: HttpServerOptions, logger: Logger, accessLog: AccessLog = createAccessLog(logger)): HttpServer {
   const router = new Router<RouteHandler>();
   let draining = false;
   let inFlight = 0;
@@ -71,11 +72,12 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger): Ht
     const controller = new AbortController();
     res.setHeader('x-breakwater-request-id', requestId);
     if (draining) res.setHeader('connection', 'close');
-    res.once('close', () => {
+    // 'close' fires once per response; `on` skips the wrapper `once` allocates.
+    res.on('close', () => {
       if (!res.writableFinished) controller.abort(new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false }));
       inFlight--;
       if (options.accessLog) {
-        logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - receivedAt) * 100) / 100, aborted: !res.writableFinished }, 'request');
+        accessLog({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - receivedAt) * 100) / 100, aborted: !res.writableFinished });
       }
       if (inFlight === 0) idle?.();
     });

@@ -49,7 +49,8 @@ type KeyedHandler = (req: IncomingMessage, res: ServerResponse, info: Info & { k
 function withKey(deps: RouteDeps, scope: KeyScope, handler: KeyedHandler) {
   return async (req: IncomingMessage, res: ServerResponse, info: Info) => {
     const key = await requireVirtualKey(req, deps.authenticate, scope);
-    await handler(req, res, { ...info, key });
+    // Object.assign: a spread copy plus a new key is a slow path on Node 20's V8.
+    await handler(req, res, Object.assign({}, info, { key }));
   };
 }
 

@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+
+/** One finished request as the access log records it: never bodies, keys or headers. */
+export interface AccessLogEntry {
+  requestId: string;
+  method: string | undefined;
+  path: string;
+  status: number;
+  ms: number;
+  aborted: boolean;
+}
+
+/** Writes access-log lines; `flush()` hands over lines still held back (call it before the logger's own flush). */
+export type AccessLog = ((entry: AccessLogEntry) => void) & { flush(): void };
+
+/** Where a logger's JSON lines go (pino's SonicBoom destination). */
+export interface LineSink {
+  write(line: string): unknown;
+}
+
+/** pino's numeric `info` level. */
+const INFO = 30;
+
+/** Lines are handed to the sink in batches of about this many characters, or at the next turn of the event loop. */
+const BATCH_CHARS = 8192;
+
+/**
+ * The access log through `logger`. Given `sink`, the destination of a logger Breakwater built
+ * itself (no formatters, mixins or hooks), a line is written exactly as pino would write it but
+ * formatted here: pino's generic serialiser and redaction walk cost ~3% of gateway CPU per request
+ * in profiles. Lines are also handed over in batches rather than one by one: SonicBoom measures
+ * the byte length of its whole pending buffer on every write (up to 16 KiB), ~2 µs per line.
+ * The level is still checked per line, so `logLevel: warn` silences it as before.
+ */
+export function createAccessLog(logger: Logger, sink?: LineSink): AccessLog {
+  if (!sink) return Object.assign((entry: AccessLogEntry) => logger.info(entry, 'request'), { flush() {} });
+  let pending = '';
+  let scheduled = false;
+  const flush = () => {
+    if (pending === '') return;
+    const lines = pending;
+    pending = '';
+    sink.write(lines);
+  };
+  const onNextTurn = () => {
+    scheduled = false;
+    flush();
+  };
+  const log = (entry: AccessLogEntry) => {
+    if (!logger.isLevelEnabled('info')) return;
+    const method = entry.method === undefined ? '' : `"method":${JSON.stringify(entry.method)},`;
+    pending +=
+      `{"level":${INFO},"time":${Date.now()},"requestId":${JSON.stringify(entry.requestId)},${method}"path":${JSON.stringify(entry.path)},` +
+      `"status":${entry.status},"ms":${entry.ms},"aborted":${entry.aborted},"msg":"request"}\n`;
+    if (pending.length >= BATCH_CHARS) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(onNextTurn);
+    }
+  };
+  return Object.assign(log, { flush });
+}

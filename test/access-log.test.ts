@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { createAccessLog, type AccessLogEntry } from '../src/server/access-log.js';
+
+/** A pino logger shaped like the default one (base undefined, redaction on) writing into an array. */
+function capturingLogger(level: string) {
+  const lines: string[] = [];
+  const sink = { write: (line: string) => lines.push(line) };
+  const logger = pino({ level, base: undefined, redact: { paths: ['key', '*.key', 'authorization'], censor: '[redacted]' } }, sink);
+  return { logger, sink, lines };
+}
+
+const withoutTime = (line: string) => line.replace(/"time":\d+/, '"time":0');
+
+describe('access log', () => {
+  it('writes the exact line pino would write, awkward paths included', () => {
+    const entries: AccessLogEntry[] = [
+      { requestId: 'req_0123456789abcdef', method: 'POST', path: '/v1/chat/completions', status: 200, ms: 1.23, aborted: false },
+      { requestId: 'client.id:42', method: 'GET', path: '/v1/"quoted"\\back\u0001slash\u00e9\ud800', status: 404, ms: 0, aborted: true },
+      { requestId: 'r', method: undefined, path: '/x'.repeat(60), status: 499, ms: 12345.67, aborted: true },
+    ];
+    for (const entry of entries) {
+      const viaPino = capturingLogger('info');
+      viaPino.logger.info(entry, 'request');
+      const direct = capturingLogger('info');
+      const log = createAccessLog(direct.logger, direct.sink);
+      log(entry);
+      log.flush();
+      assert.equal(direct.lines.length, 1);
+      assert.equal(withoutTime(direct.lines[0]!), withoutTime(viaPino.lines[0]!));
+      assert.deepEqual(JSON.parse(direct.lines[0]!).path, entry.path);
+    }
+  });
+
+  it('stays silent when the level is above info, and follows a level change', () => {
+    const { logger, sink, lines } = capturingLogger('warn');
+    const log = createAccessLog(logger, sink);
+    const entry: AccessLogEntry = { requestId: 'req_1', method: 'POST', path: '/v1/messages', status: 200, ms: 1, aborted: false };
+    log(entry);
+    log.flush();
+    assert.equal(lines.length, 0);
+    logger.level = 'info';
+    log(entry);
+    log.flush();
+    assert.equal(lines.length, 1);
+  });
+
+  it('hands lines over in one batch by the next turn of the event loop, in order', async () => {
+    const viaPino = capturingLogger('info');
+    const direct = capturingLogger('info');
+    const log = createAccessLog(direct.logger, direct.sink);
+    for (let i = 0; i < 3; i++) {
+      const entry: AccessLogEntry = { requestId: `req_${i}`, method: 'POST', path: '/v1/chat/completions', status: 200, ms: i, aborted: false };
+      viaPino.logger.info(entry, 'request');
+      log(entry);
+    }
+    assert.equal(direct.lines.length, 0, 'held back within the turn');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(direct.lines.length, 1, 'one write for the batch');
+    assert.equal(withoutTime(direct.lines[0]!).replace(/"time":\d+/g, '"time":0'), viaPino.lines.map(withoutTime).join(''));
+  });
+
+  it('writes at once when a batch grows past its size, without waiting for the turn', () => {
+    const direct = capturingLogger('info');
+    const log = createAccessLog(direct.logger, direct.sink);
+    const entry: AccessLogEntry = { requestId: 'req_big', method: 'POST', path: `/${'p'.repeat(2000)}`, status: 200, ms: 1, aborted: false };
+    for (let i = 0; i < 3; i++) log(entry);
+    assert.equal(direct.lines.length, 0, 'three ~2 kB lines stay under the batch size');
+    log(entry);
+    assert.equal(direct.lines.length, 1, 'the fourth passes it');
+    assert.equal(direct.lines[0]!.split('\n').length - 1, 4);
+    log(entry);
+    log.flush();
+    assert.equal(direct.lines.length, 2);
+  });
+});
