@@ -59,7 +59,7 @@ describe('OpenAI SDK against the gateway', () => {
     assert.ok(data.usage!.prompt_tokens > 0 && data.usage!.completion_tokens > 0);
     assert.equal(response.headers.get('x-breakwater-served-by'), 'sim/sim-fast');
     assert.equal(response.headers.get('x-breakwater-attempts'), '1');
-    assert.match(response.headers.get('x-breakwater-request-id') ?? '', /^req_[0-9a-f]{32}$/);
+    assert.match(response.headers.get('x-breakwater-request-id') ?? '', /^req_[0-9a-f]{44}$/);
     assert.ok(Number(response.headers.get('x-breakwater-overhead-ms')) >= 0);
   });
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BreakwaterError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
+import { newSortableId } from '../core/ids.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
 
@@ -8,7 +8,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
 export function requestIdFor(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   if (typeof given === 'string' && SAFE_REQUEST_ID.test(given)) return given;
-  return newId('req');
+  return newSortableId('req');
 }
 
 const MAX_TAGS = 10;
