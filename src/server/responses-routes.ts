@@ -23,6 +23,7 @@ import { checkSubscriberRoom, parseCursor, subscribe } from '../streaming/stream
 import { tenantOf } from '../tenancy/tenant-of.js';
 import { metaHeaders, requestContextFor, serveStream, type HandlerRequest } from './completion-handler.js';
 import { readJsonBody, sendJson } from './http-io.js';
+import { attachCreator } from './resumable-completion.js';
 import { SseWriter } from './sse-writer.js';
 import { queryOf } from './stream-routes.js';
 
@@ -86,7 +87,7 @@ export async function handleCreateResponse(deps: ResponsesDeps, req: IncomingMes
     sendJson(res, 200, live.snapshot!(), headers);
     return;
   }
-  await attachCreator(deps, res, live, creation, headers);
+  await attachCreator(deps, res, live, { heartbeat: SSE_HEARTBEAT_COMMENT, headers, signal: creation.ctx.signal, background: parsed.background });
 }
 
 /** Starts the producer of a stored streamed or background response. */
@@ -119,38 +120,6 @@ async function startResponseStream(deps: ResponsesDeps, creation: Creation): Pro
   // A queued response must be readable by id right away, also from a process that restarts.
   if (parsed.background) await storeResponse(deps, creation, encoder.snapshot());
   return live;
-}
-
-/**
- * Streams a new response to the client that created it. Like a chat stream, headers wait for the
- * first content (or the early commit) so a failure before it keeps its HTTP status.
- */
-async function attachCreator(deps: ResponsesDeps, res: ServerResponse, live: LiveStream, creation: Creation, headers: Record<string, string>): Promise<void> {
-  const writer = new SseWriter(res, SSE_HEARTBEAT_COMMENT, deps.stream.heartbeatMs);
-  const early = setTimeout(() => writer.commitEarly(headers), deps.stream.earlyCommitMs);
-  const background = creation.parsed.background;
-  const leftEarly = () => {
-    if (!writer.isCommitted && !background) deps.hub.cancel(live.id, 'the client left before the response started');
-  };
-  creation.ctx.signal.addEventListener('abort', leftEarly, { once: true });
-  try {
-    await live.opened;
-  } catch (error) {
-    if (!writer.isCommitted) throw error;
-  } finally {
-    clearTimeout(early);
-    creation.ctx.signal.removeEventListener('abort', leftEarly);
-  }
-  writer.commit({ ...headers, ...live.headers });
-  try {
-    await subscribe(deps.hub, live.id, -1, writer.sink(creation.ctx.signal), {
-      maxLagEvents: deps.stream.subscriberQueueEvents,
-      alreadyAttached: !background,
-      keepWhenDetached: background,
-    });
-  } finally {
-    writer.close();
-  }
 }
 
 async function storeResponse(deps: ResponsesDeps, creation: Creation, response: ResponseObject): Promise<void> {

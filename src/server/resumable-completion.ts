@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { randomHex128 } from '../core/ids.js';
 import type { CanonicalRequest } from '../core/types.js';
 import type { Gateway, RequestContext } from '../gateway/gateway.js';
+import type { LiveStream } from '../streaming/live-stream.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
 import { subscribe } from '../streaming/stream-subscription.js';
 import { tenantOf } from '../tenancy/tenant-of.js';
@@ -54,13 +55,39 @@ export async function serveResumableStream(
       return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy };
     },
   });
-  const idHeader = { [STREAM_ID_HEADER]: id };
-  const writer = new SseWriter(res, codec.heartbeat, deps.stream.heartbeatMs);
-  const early = setTimeout(() => writer.commitEarly(idHeader), deps.stream.earlyCommitMs);
+  await attachCreator(deps, res, live, { heartbeat: codec.heartbeat, headers: { [STREAM_ID_HEADER]: id }, signal: ctx.signal, background: false });
+}
+
+/** How the client that created a hub stream is attached to it. */
+export interface CreatorAttachment {
+  heartbeat: string;
+  /** Headers to send with the first byte (the stream id). */
+  headers: Record<string, string>;
+  /** The creating client's request signal. */
+  signal: AbortSignal;
+  /** A background stream is not cancelled when its creator leaves, early or late. */
+  background: boolean;
+}
+
+/**
+ * Streams a new hub stream to the client that created it. Headers wait for the first content (or
+ * the early commit, which carries the stream id) so a failure before it keeps its HTTP status
+ * (SPEC ST-5); a client that leaves before the headers went out never learned the id, so its
+ * stream is cancelled unless it runs in the background.
+ */
+export async function attachCreator(
+  deps: { hub: StreamHub; stream: ResumableStreamSettings },
+  res: ServerResponse,
+  live: LiveStream,
+  attachment: CreatorAttachment,
+): Promise<void> {
+  const { hub } = deps;
+  const writer = new SseWriter(res, attachment.heartbeat, deps.stream.heartbeatMs);
+  const early = setTimeout(() => writer.commitEarly(attachment.headers), deps.stream.earlyCommitMs);
   const leftEarly = () => {
-    if (!writer.isCommitted) deps.hub.cancel(id, 'the client left before the stream started');
+    if (!writer.isCommitted && !attachment.background) hub.cancel(live.id, 'the client left before the stream started');
   };
-  ctx.signal.addEventListener('abort', leftEarly, { once: true });
+  attachment.signal.addEventListener('abort', leftEarly, { once: true });
   try {
     await live.opened;
   } catch (error) {
@@ -68,11 +95,15 @@ export async function serveResumableStream(
     // Committed early: the failure is the log's terminal event, sent below.
   } finally {
     clearTimeout(early);
-    ctx.signal.removeEventListener('abort', leftEarly);
+    attachment.signal.removeEventListener('abort', leftEarly);
   }
-  writer.commit({ ...idHeader, ...live.headers });
+  writer.commit({ ...attachment.headers, ...live.headers });
   try {
-    await subscribe(deps.hub, id, -1, writer.sink(ctx.signal), { maxLagEvents: deps.stream.subscriberQueueEvents, alreadyAttached: true });
+    await subscribe(hub, live.id, -1, writer.sink(attachment.signal), {
+      maxLagEvents: deps.stream.subscriberQueueEvents,
+      alreadyAttached: !attachment.background,
+      keepWhenDetached: attachment.background,
+    });
   } finally {
     writer.close();
   }
