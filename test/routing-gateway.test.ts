@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { createSeededRandom } from '../src/core/clock.js';
+import { CLI, cleanEnv } from './helpers/cli-process.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const HARD = 'Statement 1 | Every group of order p^2 is abelian. Statement 2 | Every subgroup of an abelian group is normal. Which is true? A. True, True B. False, False C. True, False D. False, True';
@@ -98,5 +103,45 @@ routes:
     assert.equal(cascade.length, n);
     assert.equal(cascade.filter((r) => r.routeDecision!.servedTier === 1).length, escalated);
     assert.equal(cascade[0]!.route, 'json-cascade');
+  });
+});
+
+describe('routing from the user side: streams and the savings report', () => {
+  it('a streamed request through a complexity rule carries the route header; `usage savings` shows actual vs all-strong', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bw-routing-'));
+    const gateway = await startTestGateway({
+      dataDir,
+      configYaml: `
+routes:
+  rules:
+    - id: auto
+      match: { model: auto }
+      complexity: { weak: sim-fast, strong: sim-smart, threshold: 0.99 }
+`,
+    });
+    try {
+      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.key, maxRetries: 0 });
+      const { data: stream, response } = await client.chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'hello' }] }).withResponse();
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      assert.ok(text.length > 0);
+      assert.match(response.headers.get('x-breakwater-route')!, /^rule=auto; strategy=ordered; tier=weak; score=/);
+      for (let i = 0; i < 3; i++) await chat(client, { messages: [{ role: 'user', content: `hello ${i}` }] });
+    } finally {
+      await gateway.close();
+    }
+    try {
+      const result = spawnSync(process.execPath, [CLI, 'usage', 'savings', '--since', '1d', '--json', '--data-dir', dataDir], { env: cleanEnv(), cwd: dataDir, encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      const [row] = JSON.parse(result.stdout) as Array<{ rule: string; requests: number; actualMicros: number; allStrongMicros: number; savedMicros: number }>;
+      assert.equal(row!.rule, 'auto');
+      assert.equal(row!.requests, 4);
+      // sim-fast costs 0.15/0.60 per 1M tokens, sim-smart 2.50/10.00: the strong counterfactual is 16.7× the actual.
+      assert.ok(row!.actualMicros > 0);
+      assert.ok(Math.abs(row!.allStrongMicros / row!.actualMicros - 2.5 / 0.15) < 0.5, `${row!.allStrongMicros} vs ${row!.actualMicros}`);
+      assert.equal(row!.savedMicros, row!.allStrongMicros - row!.actualMicros);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
