@@ -97,6 +97,35 @@ describe('balancers', () => {
   });
 });
 
+describe('spillover', () => {
+  it('keeps the self-hosted target first until its in-flight count or TTFT reaches the threshold, then overflows', async () => {
+    const clock = new ManualClock(1);
+    const stats = new DeploymentStats(clock);
+    const list = [
+      { deployment: 'local', weight: 1 },
+      { deployment: 'api', weight: 1 },
+    ];
+    const d = { ...deps(stats), spillover: { maxInFlight: 2, maxTtftMs: 500 } };
+    const first = () => balance('spillover', list, 2, d)[0]!.deployment;
+    stats.begin('local');
+    assert.equal(first(), 'local');
+    stats.begin('local');
+    assert.deepEqual(balance('spillover', list, 2, d).map((c) => c.deployment), ['api', 'local']);
+    stats.end('local');
+    assert.equal(first(), 'local');
+    stats.observe('local', 499);
+    assert.equal(first(), 'local');
+    await clock.advance(1);
+    stats.observe('local', 500);
+    assert.equal(first(), 'api');
+  });
+
+  it('needs its thresholds in config', () => {
+    assert.equal(configSchema.safeParse({ routes: { rules: [{ id: 'r', targets: ['a', 'b'], strategy: 'spillover' }] } }).success, false);
+    assert.equal(configSchema.safeParse({ routes: { rules: [{ id: 'r', targets: ['a', 'b'], strategy: 'spillover', spillover: { maxInFlight: 4 } }] } }).success, true);
+  });
+});
+
 describe('quality guard', () => {
   it('alerts once when agreement over the window falls below the threshold, not before minSamples', () => {
     const guard = new QualityGuard('r', { share: 1, window: 10, minSamples: 5, minAgreement: 0.8, autoPin: true });

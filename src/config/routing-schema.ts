@@ -7,7 +7,7 @@ const range = z
   .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, 'min must not exceed max');
 
 /** How a rule picks among its targets (SPEC RT-9). */
-export const balanceStrategySchema = z.enum(['ordered', 'weighted', 'least_inflight', 'latency']);
+export const balanceStrategySchema = z.enum(['ordered', 'weighted', 'least_inflight', 'latency', 'spillover']);
 
 /** What a request must look like for a rule to apply; every given field must match. */
 export const ruleMatchSchema = z
@@ -64,6 +64,12 @@ export function createRoutingRuleSchema<V extends z.ZodType>(validatorSchema: V)
     /** Serve from these targets, balanced by `strategy`; later ones are fallbacks. */
     targets: z.array(ruleTargetSchema).min(1).optional(),
     strategy: balanceStrategySchema.default('ordered'),
+    /** `spillover` (SPEC RT-12): the first target is preferred until it is this busy or this slow. */
+    spillover: z
+      .object({ maxInFlight: z.number().int().positive().optional(), maxTtftMs: z.number().positive().optional() })
+      .strict()
+      .refine((s) => s.maxInFlight !== undefined || s.maxTtftMs !== undefined, 'give maxInFlight, maxTtftMs or both')
+      .optional(),
     /** Let the complexity router pick the tier; the other tier is the fallback. */
     complexity: z
       .object({ weak: oneOrMany, strong: oneOrMany, threshold: z.number().min(0).max(1).optional() })
@@ -77,7 +83,8 @@ export function createRoutingRuleSchema<V extends z.ZodType>(validatorSchema: V)
   })
   .strict()
   .refine((rule) => [rule.targets, rule.complexity, rule.cascade].filter(Boolean).length === 1, 'give exactly one of targets, complexity or cascade')
-  .refine((rule) => !rule.shadow || rule.complexity || rule.cascade, 'shadow needs a weak and a strong tier: use it with complexity or cascade');
+  .refine((rule) => !rule.shadow || rule.complexity || rule.cascade, 'shadow needs a weak and a strong tier: use it with complexity or cascade')
+  .refine((rule) => (rule.strategy === 'spillover') === (rule.spillover !== undefined), 'strategy spillover and spillover: { maxInFlight, maxTtftMs } go together');
 }
 
 /** Validated routing rule. */

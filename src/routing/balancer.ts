@@ -14,6 +14,8 @@ export interface BalancerDeps {
   random: Random;
   /** False when the deployment's breaker is open: it is not chosen, only kept as a last resort. */
   available(candidate: BalancedCandidate): boolean;
+  /** Thresholds of the `spillover` strategy. */
+  spillover?: { maxInFlight?: number | undefined; maxTtftMs?: number | undefined } | undefined;
 }
 
 /**
@@ -23,11 +25,24 @@ export interface BalancerDeps {
  */
 export function balance<C extends BalancedCandidate>(strategy: BalanceStrategy, candidates: readonly C[], pool: number, deps: BalancerDeps): readonly C[] {
   if (strategy === 'ordered' || pool < 2) return candidates;
+  if (strategy === 'spillover') return spill(candidates, deps);
   const open: C[] = [];
   for (let i = 0; i < pool; i++) if (deps.available(candidates[i]!)) open.push(candidates[i]!);
   if (open.length < 2) return open.length === 1 ? moveToFront(candidates, open[0]!) : candidates;
   const chosen = strategy === 'weighted' ? pickWeighted(open, deps.random) : pickOfTwo(open, deps, strategy);
   return moveToFront(candidates, chosen);
+}
+
+/**
+ * Self-hosted first (SPEC RT-12): the first candidate keeps the traffic until its in-flight count
+ * or TTFT EWMA reaches a threshold, then goes behind the others until it drops below again.
+ */
+function spill<C extends BalancedCandidate>(candidates: readonly C[], deps: BalancerDeps): readonly C[] {
+  const first = candidates[0]!;
+  const limits = deps.spillover ?? {};
+  const busy = limits.maxInFlight !== undefined && deps.stats.inFlight(first.deployment) >= limits.maxInFlight;
+  const slow = limits.maxTtftMs !== undefined && deps.stats.ttftMs(first.deployment) >= limits.maxTtftMs;
+  return busy || slow ? [...candidates.slice(1), first] : candidates;
 }
 
 function moveToFront<C>(candidates: readonly C[], chosen: C): readonly C[] {

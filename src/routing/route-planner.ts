@@ -117,7 +117,7 @@ function compileRule(rule: RoutingRule, deps: PlannerDeps): CompiledRule {
   const weakFirst = Object.freeze(tiers.flat());
   const strongFirst = Object.freeze([...tiers[tiers.length - 1]!, ...tiers.slice(0, -1).flat()]);
   const base = resolved[0]!.routes[0]!;
-  const balanced = rule.strategy === 'least_inflight' || rule.strategy === 'latency';
+  const balanced = rule.strategy === 'least_inflight' || rule.strategy === 'latency' || rule.strategy === 'spillover';
   const route: ResolvedRoute = {
     ...base,
     model: rule.id,
@@ -153,11 +153,14 @@ function compileRule(rule: RoutingRule, deps: PlannerDeps): CompiledRule {
 export function createRoutePlanner(deps: PlannerDeps): RoutePlanner {
   const rules = deps.rules.map((rule) => compileRule(rule, deps));
   const defaults = new WeakMap<ResolvedRoute, RoutePlan>();
-  const balancer: BalancerDeps = { stats: deps.stats, random: deps.random, available: (c) => deps.available(c as PricedCandidate) };
+  const baseBalancer: BalancerDeps = { stats: deps.stats, random: deps.random, available: (c) => deps.available(c as PricedCandidate) };
+
+  const balancerOf = new Map(rules.map((rule) => [rule, rule.config.spillover ? { ...baseBalancer, spillover: rule.config.spillover } : baseBalancer]));
 
   const planRule = (rule: CompiledRule, request: CanonicalRequest): RoutePlan => {
     if (rule.pinned) return rule.fixedStrong;
     const { config } = rule;
+    const balancer = balancerOf.get(rule)!;
     if (config.complexity) {
       const score = scoreRequest(request);
       const tier = chooseTier(score, rule.threshold);

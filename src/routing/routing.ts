@@ -101,7 +101,7 @@ export function createRouting(deps: RoutingDeps): Routing {
     served(plan, request, ctx, candidate, attempts, usage, response) {
       const rule = plan.rule;
       if (!rule) return undefined;
-      if (rule.config.strategy === 'latency') {
+      if (rule.config.strategy === 'latency' || rule.config.strategy === 'spillover') {
         for (const attempt of attempts) if (attempt.outcome === 'success' && attempt.deployment === candidate.deployment) stats.observe(candidate.deployment, attempt.endedAt - attempt.startedAt);
       }
       const { decision } = plan;
