@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createRoutingRuleSchema } from './routing-schema.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -274,6 +275,11 @@ export const configSchema = z
           .strict()
           .prefault({}),
         idempotency: z.object({ ttlMs: positiveInt.default(86_400_000) }).strict().prefault({}),
+        /** Routing rules, first match wins (SPEC RT-1); ids must be unique. */
+        rules: z
+          .array(createRoutingRuleSchema(validatorSchema))
+          .default([])
+          .refine((rules) => new Set(rules.map((r) => r.id)).size === rules.length, 'rule ids must be unique'),
       })
       .strict()
       .prefault({}),

@@ -10,6 +10,7 @@ import type { PricedCandidate, ResolvedRoute, RouteResolver } from './route-reso
 import { relayStream } from './stream-relay.js';
 import { createDegenerationGuard } from '../validation/validators.js';
 import type { Admission } from '../tenancy/admission.js';
+import type { Routing, RoutePlan } from '../routing/routing.js';
 
 /** Who is asking and how, for one request. */
 export interface RequestContext {
@@ -37,6 +38,8 @@ export interface RequestContext {
 export interface GenerateResult {
   response: CanonicalResponse;
   servedBy: string;
+  /** The `x-breakwater-route` header (SPEC API-9, RT-4). */
+  route?: string | undefined;
   droppedParams: string[];
   attempts: AttemptRecord[];
   overheadMs: number;
@@ -45,6 +48,7 @@ export interface GenerateResult {
 /** A stream that has begun; iterate `parts` to relay it. Failures after this are `error` parts. */
 export interface StreamSession {
   servedBy: string;
+  route?: string | undefined;
   droppedParams: string[];
   attempts: AttemptRecord[];
   overheadMs: number;
@@ -67,11 +71,15 @@ export interface GatewayDeps {
   validation?: ValidationFactory;
   /** Limits, budgets and lanes (SPEC §2.2 steps 4 and 8); absent means none. */
   admission?: Admission;
+  /** Rules, balancing, tiers and the regression guard (SPEC M5); absent means the requested model's route as configured. */
+  routing?: Routing;
 }
 
 /** A request resolved, ready for the pipeline. */
 interface Prepared {
   route: ResolvedRoute;
+  candidates: readonly PricedCandidate[];
+  plan?: RoutePlan | undefined;
   pipeline: PipelineContext<PricedCandidate>;
 }
 
@@ -97,12 +105,15 @@ export class Gateway {
     try {
       prepared = this.prepare(request, ctx);
       await this.deps.admission?.admit(ctx, prepared.route, request);
-      const outcome = await executeGenerate(request, prepared.route.candidates, prepared.pipeline);
+      const outcome = await executeGenerate(request, prepared.candidates, prepared.pipeline);
       const overheadMs = performance.now() - ctx.receivedAt - outcome.upstreamMs;
-      this.record(ctx, { model: request.model, stream: false, candidate: outcome.candidate, attempts: outcome.attempts, status: 200, usage: outcome.response.usage, overheadMs }, outcome.response.rateLimit);
+      const { plan } = prepared;
+      const route = plan && this.deps.routing!.served(plan, request, ctx, outcome.candidate, outcome.attempts, outcome.response.usage, outcome.response);
+      this.record(ctx, { model: request.model, stream: false, candidate: outcome.candidate, attempts: outcome.attempts, status: 200, usage: outcome.response.usage, overheadMs, route }, outcome.response.rateLimit);
       return {
         response: outcome.response,
         servedBy: outcome.candidate.deployment,
+        route: plan?.header,
         droppedParams: outcome.candidate.droppedParams(request),
         attempts: outcome.attempts,
         overheadMs,
@@ -120,11 +131,11 @@ export class Gateway {
     try {
       prepared = this.prepare(request, ctx);
       await this.deps.admission?.admit(ctx, prepared.route, request);
-      outcome = await executeStream(request, prepared.route.candidates, prepared.pipeline);
+      outcome = await executeStream(request, prepared.candidates, prepared.pipeline);
     } catch (thrown) {
       throw this.failed(ctx, request, prepared?.route, thrown);
     }
-    const { route, pipeline } = prepared;
+    const { route, pipeline, plan } = prepared;
     const { candidate, attempts, head, rest } = outcome;
     const overheadMs = startedAt - ctx.receivedAt;
     const ttftMs = performance.now() - ctx.receivedAt;
@@ -143,10 +154,11 @@ export class Gateway {
         }
         const status = failure ? ledgerStatus(failure) : 200;
         const start = head[0];
-        this.record(ctx, { model: request.model, stream: true, candidate, attempts, status, usage: usage ?? ZERO_USAGE, errorCode: failure?.code, ttftMs, overheadMs }, start?.type === 'start' ? start.rateLimit : undefined);
+        const decision = plan && this.deps.routing!.served(plan, request, ctx, candidate, attempts, usage ?? ZERO_USAGE, undefined);
+        this.record(ctx, { model: request.model, stream: true, candidate, attempts, status, usage: usage ?? ZERO_USAGE, errorCode: failure?.code, ttftMs, overheadMs, route: decision }, start?.type === 'start' ? start.rateLimit : undefined);
       },
     });
-    return { servedBy: candidate.deployment, droppedParams: candidate.droppedParams(request), attempts, overheadMs, parts, abort: outcome.abort };
+    return { servedBy: candidate.deployment, route: plan?.header, droppedParams: candidate.droppedParams(request), attempts, overheadMs, parts, abort: outcome.abort };
   }
 
   /** Serves an embeddings request on the first candidate that has embeddings. */
@@ -184,7 +196,17 @@ export class Gateway {
   }
 
   private prepare(request: CanonicalRequest, ctx: RequestContext): Prepared {
-    const route = this.routeFor(request.model, ctx.key);
+    let route: ResolvedRoute;
+    let candidates: readonly PricedCandidate[];
+    let plan: RoutePlan | undefined;
+    if (this.deps.routing) {
+      if (ctx.key.allowedModels && !ctx.key.allowedModels.includes(request.model)) this.routeFor(request.model, ctx.key);
+      plan = this.deps.routing.plan(request, ctx);
+      ({ route, candidates } = plan);
+    } else {
+      route = this.routeFor(request.model, ctx.key);
+      candidates = route.candidates;
+    }
     const deadlineMs = ctx.timeoutMs === undefined ? route.deadlineMs : Math.min(route.deadlineMs, ctx.timeoutMs);
     // The deadline needs no timer of its own: every attempt's timeouts are clamped to what is left
     // of it, and waits between attempts never outlast it.
@@ -198,7 +220,7 @@ export class Gateway {
       streamUpstream: route.streamUpstream,
       validate: this.deps.validation?.(route, request),
     };
-    return { route, pipeline };
+    return { route, candidates, plan, pipeline };
   }
 
   /** Records a request that got no answer and returns the error to send. */

@@ -1,7 +1,7 @@
 import type { BreakwaterError } from '../core/errors.js';
 import type { AttemptRecord } from '../core/pipeline.js';
 import type { Usage } from '../core/types.js';
-import type { RequestRecord } from '../store/interfaces.js';
+import type { RequestRecord, RouteDecisionRecord } from '../store/interfaces.js';
 import type { RequestContext } from './gateway.js';
 import type { PricedCandidate } from './route-resolver.js';
 
@@ -16,6 +16,8 @@ export interface RequestOutcome {
   errorCode?: string | undefined;
   ttftMs?: number | undefined;
   overheadMs?: number | undefined;
+  /** The routing decision, when rules planned the request (SPEC RT-4). */
+  route?: RouteDecisionRecord | undefined;
 }
 
 /** The ledger status of a failure: 499 (nginx's "client closed request") when the client left. */
@@ -60,5 +62,6 @@ export function buildRequestRecord(ctx: RequestContext, outcome: RequestOutcome)
     orgId: ctx.key.orgId,
     teamId: ctx.key.teamId,
     userId: ctx.key.userId,
+    routeDecision: outcome.route,
   };
 }

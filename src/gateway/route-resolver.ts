@@ -16,6 +16,8 @@ export interface PricedCandidate extends Candidate {
   retry: RetryConfig;
   /** Effective breaker settings: route defaults < alias. */
   breaker: BreakerConfig;
+  /** The deployment's configured weight, for weighted balancing. */
+  weight: number;
 }
 
 /** A model name resolved to its candidates and policies, built once per name. */
@@ -95,6 +97,7 @@ export function createRouteResolver(config: Config, registry: ProviderRegistry, 
         timeouts,
         retry: { ...retry, ...deployment.retry },
         breaker,
+        weight: deployment.weight,
         price: (usage) => computeCostMicros(usage, prices),
         droppedParams: (request) => registry.droppedParams(deployment.provider, request),
       });

@@ -95,7 +95,7 @@ function singleHeader(req: IncomingMessage, name: string): string | undefined {
 }
 
 /** The headers every served answer carries (SPEC API-9, API-3). */
-export function metaHeaders(result: Pick<GenerateResult, 'servedBy' | 'overheadMs' | 'droppedParams' | 'attempts'>): Record<string, string> {
+export function metaHeaders(result: Pick<GenerateResult, 'servedBy' | 'overheadMs' | 'droppedParams' | 'attempts' | 'route'>): Record<string, string> {
   let attempts = 0;
   for (const attempt of result.attempts) if (attempt.outcome !== 'skipped') attempts++;
   const headers: Record<string, string> = {
@@ -103,6 +103,7 @@ export function metaHeaders(result: Pick<GenerateResult, 'servedBy' | 'overheadM
     'x-breakwater-attempts': String(attempts),
     'x-breakwater-overhead-ms': result.overheadMs.toFixed(3),
   };
+  if (result.route !== undefined) headers['x-breakwater-route'] = result.route;
   if (result.droppedParams.length > 0) headers['x-breakwater-dropped-params'] = result.droppedParams.join(',');
   return headers;
 }

@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { systemClock, type Clock } from '../core/clock.js';
+import { systemClock, type Clock, type Random } from '../core/clock.js';
 import { loadConfig, type ConfigOverrides } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { createRouteResolver, type ProviderRegistry, type RouteResolver } from '../gateway/route-resolver.js';
 import { createResilience, type Resilience } from '../gateway/resilience-policy.js';
 import { checkConfiguredValidators, createValidation } from '../gateway/validation.js';
+import { createRouting, type Routing } from '../routing/routing.js';
 import { Gateway } from '../gateway/gateway.js';
 import { IdempotencyCoordinator } from '../gateway/idempotency.js';
 import { LedgerWriter } from '../gateway/ledger-writer.js';
@@ -36,6 +37,8 @@ export interface StartOptions {
   overrides?: ConfigOverrides;
   logger?: Logger;
   clock?: Clock;
+  /** Random source for balancing and shadow sampling (seeded in tests). */
+  random?: Random;
 }
 
 /** A started gateway. */
@@ -49,6 +52,8 @@ export interface RunningBreakwater {
   ledger: LedgerWriter;
   logger: Logger;
   resilience: Resilience;
+  /** Routing rules, balancing and the regression guard. */
+  routing: Routing;
   providers: ProviderRegistry;
   /** Resumable streams produced by this process. */
   streams: StreamHub;
@@ -165,7 +170,16 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const resilience = createResilience(config.routes.defaults.breaker, clock);
   const resolver = createRouteResolver(config, registry, resilience.createPolicy);
   const tenancy = await createTenancy({ config, stores, clock, logger });
-  const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation(), admission: tenancy.admission });
+  const routing = createRouting({
+    config,
+    resolver,
+    clock,
+    random: options.random ?? Math.random,
+    breakers: resilience.breakers,
+    record: (record) => ledger.record(record),
+    alert: (alert) => logger.warn({ alert }, 'routing regression guard tripped'),
+  });
+  const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation(), admission: tenancy.admission, routing });
   const authenticate = async (key: string) => tenancy.resolveKey(await keys.authenticate(key));
 
   const idempotency = startIdempotency(stores, config, clock, logger);
@@ -207,6 +221,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     ledger,
     logger,
     resilience,
+    routing,
     providers: registry,
     streams: streams.hub,
     metrics,

@@ -144,6 +144,28 @@ export interface RequestRecord {
   route?: string | undefined;
   /** Time spent waiting in the lane queue before admission. */
   queueMs?: number | undefined;
+  /** How routing decided (SPEC RT-4); absent when no routing rule planned the request. */
+  routeDecision?: RouteDecisionRecord | undefined;
+}
+
+/** A routing decision as the ledger keeps it (SPEC RT-4, RT-6, OW-4). */
+export interface RouteDecisionRecord {
+  rule?: string | undefined;
+  strategy?: string | undefined;
+  /** The tier planned first. */
+  tier?: string | undefined;
+  score?: number | undefined;
+  threshold?: number | undefined;
+  pinned?: boolean | undefined;
+  /** The tier that served (cascade: > 0 means escalated). */
+  servedTier?: number | undefined;
+  /** What the same usage would have cost on the strong (last) tier, for the savings report. */
+  strongCostMicros?: number | undefined;
+  /** A background shadow copy of this request id, billed to `billedTo`. */
+  shadowOf?: string | undefined;
+  billedTo?: string | undefined;
+  /** Shadow verdict: did the served answer agree with the strong one? */
+  agreed?: boolean | undefined;
 }
 
 /** What usage can be grouped by (SPEC MT-2); `tag:<name>` groups by one tag. */

@@ -68,6 +68,7 @@ interface RequestRow {
   lane: string | null;
   route: string | null;
   queue_ms: number | null;
+  route_decision: string | null;
 }
 
 const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
@@ -149,6 +150,7 @@ function requestValues(record: RequestRecord): RequestValues {
     orNull(record.lane),
     orNull(record.route),
     orNull(record.queueMs),
+    record.routeDecision === undefined ? null : JSON.stringify(record.routeDecision),
   ];
 }
 
@@ -186,6 +188,7 @@ function rowToRequest(row: RequestRow): RequestRecord {
   if (row.lane !== null) record.lane = row.lane as RequestRecord['lane'];
   if (row.route !== null) record.route = row.route;
   if (row.queue_ms !== null) record.queueMs = row.queue_ms;
+  if (row.route_decision !== null) record.routeDecision = JSON.parse(row.route_decision) as RequestRecord['routeDecision'];
   return record;
 }
 
@@ -198,6 +201,7 @@ const REQUEST_COLUMNS = [
   'error_code', 'stream', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens',
   'reasoning_tokens', 'usage_estimated', 'cost_micros', 'price_missing', 'attempts', 'latency_ms', 'ttft_ms',
   'overhead_ms', 'tags', 'end_user', 'org_id', 'team_id', 'user_id', 'lane', 'route', 'queue_ms',
+  'route_decision',
 ] as const;
 
 const insertSql = (table: string, columns: readonly string[], onConflict = '') =>

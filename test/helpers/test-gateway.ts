@@ -18,7 +18,7 @@ export interface TestGateway {
 
 /** Starts a gateway with simulated models answering instantly; `yaml` adds config. */
 export async function startTestGateway(
-  options: { configYaml?: string; env?: Record<string, string>; logger?: Logger; maxBodyBytes?: number; clock?: Clock; timeScale?: number; dataDir?: string } = {},
+  options: { configYaml?: string; env?: Record<string, string>; logger?: Logger; maxBodyBytes?: number; clock?: Clock; random?: () => number; timeScale?: number; dataDir?: string } = {},
 ): Promise<TestGateway> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'bw-test-'));
   let configPath: string | undefined;
@@ -36,7 +36,7 @@ export async function startTestGateway(
       sim: { timeScale: options.timeScale ?? 0 },
     },
   });
-  const app = await startBreakwater({ config, env, clock: options.clock, logger: options.logger ?? pino({ level: 'silent' }) });
+  const app = await startBreakwater({ config, env, clock: options.clock, random: options.random, logger: options.logger ?? pino({ level: 'silent' }) });
   return {
     app,
     url: app.url,
