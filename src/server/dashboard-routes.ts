@@ -25,7 +25,7 @@ export interface DashboardDeps {
 
 /** Strict CSP (SPEC OBS-7): only our own scripts, styles and connections; no inline code, no framing. */
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-const PAGE_HEADERS = { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store', 'x-frame-options': 'DENY' };
+const PAGE_HEADERS = { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin', 'cache-control': 'no-store', 'x-frame-options': 'DENY' };
 const SPEND_WINDOW_MS = 24 * 3600_000;
 const MAX_FORM_BYTES = 4096;
 const SPEND_DIMENSIONS: Record<string, UsageDimension> = { org: 'org', team: 'team', model: 'served_model' };
@@ -49,7 +49,7 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   });
 }
 
-/** A POST from another origin is refused whatever tokens it carries. */
+/** A POST from another origin is refused whatever tokens it carries (the pages' referrer policy keeps browsers sending Origin). */
 function sameOrigin(req: IncomingMessage): boolean {
   const origin = req.headers.origin;
   if (origin === undefined || origin === 'null') return origin === undefined;
