@@ -143,3 +143,14 @@ test('GET /admin/stats gives the same headline numbers, and needs an admin key',
     ],
   );
 });
+
+test('breakwater top renders the headline numbers from /admin/stats', async () => {
+  const { runTop } = await import('../src/cli/top-command.js');
+  let screen = '';
+  await runTop({ url: gateway.url, adminKey: gateway.adminKey, intervalMs: 10, once: true, write: (text) => (screen += text) });
+  assert.match(screen, /requests\s+7\b/);
+  assert.match(screen, /semantic failures 2\b/);
+  assert.match(screen, /sim-b\/sim-fast\s+1\s+0\s+1\s+0\s+\$\d+\.\d{4}\s+closed/);
+  assert.match(screen, /model_not_found 1/);
+  await assert.rejects(runTop({ url: gateway.url, adminKey: gateway.key, intervalMs: 10, once: true, write: () => {} }), /401/);
+});
