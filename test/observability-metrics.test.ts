@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
+import type { HeadlineStats } from '../src/observability/gateway-observability.js';
 import type { SimAdapter } from '../src/sim/sim-adapter.js';
 import { parsePrometheus, sampleSum, sampleValue, type Sample } from './helpers/prometheus-text.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
@@ -130,13 +131,13 @@ test('gauges: breakers, ledger backlog, streams, lanes; no per-key or per-reques
 test('GET /admin/stats gives the same headline numbers, and needs an admin key', async () => {
   const refused = await fetch(`${gateway.url}/admin/stats`, { headers: { authorization: `Bearer ${gateway.key}` } });
   assert.equal(refused.status, 401);
-  const stats = await (await fetch(`${gateway.url}/admin/stats`, { headers: { authorization: `Bearer ${gateway.adminKey}` } })).json();
+  const stats = (await (await fetch(`${gateway.url}/admin/stats`, { headers: { authorization: `Bearer ${gateway.adminKey}` } })).json()) as HeadlineStats;
   assert.deepEqual(stats.requests, { total: 7, success: 5, errors: 2, cancelled: 0 });
   assert.equal(stats.attempts.semanticFailures, 2);
   assert.equal(stats.attempts.fallbacks, 1);
   assert.equal(stats.errorsByCode.model_not_found, 1);
   assert.deepEqual(
-    stats.deployments.map((d: { deployment: string; requests: number }) => [d.deployment, d.requests]),
+    stats.deployments.map((d) => [d.deployment, d.requests]),
     [
       ['sim/sim-fast', 4],
       ['sim-b/sim-fast', 1],
