@@ -92,6 +92,8 @@ async function bundle() {
       BREAKWATER_SQLITE_MIGRATIONS: JSON.stringify(sqliteMigrationFiles()),
       // A string literal, parsed when the router is first used (src/routing/complexity-router.ts).
       BREAKWATER_COMPLEXITY_MODEL: JSON.stringify(readFileSync('src/routing/complexity-model.json', 'utf8')),
+      // The dashboard serves htmx as a static file (src/server/dashboard-assets.ts).
+      BREAKWATER_HTMX: JSON.stringify(readFileSync('node_modules/htmx.org/dist/htmx.min.js', 'utf8')),
     },
     sourcemap: 'linked',
     metafile: true,

@@ -8,6 +8,7 @@ import { registerRouteCommand } from './route-command.js';
 import { registerSimCommand } from './sim-command.js';
 import { registerStartCommand } from './start-command.js';
 import { registerTenantsCommand } from './tenants-command.js';
+import { registerTopCommand } from './top-command.js';
 import { registerUsageCommand } from './usage-command.js';
 
 const program = new Command('breakwater')
@@ -25,6 +26,7 @@ registerUsageCommand(program);
 registerDoctorCommand(program);
 registerConfigCommand(program);
 registerRouteCommand(program);
+registerTopCommand(program);
 
 function fail(error: unknown): never {
   if (error instanceof ConfigError) {

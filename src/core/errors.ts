@@ -39,6 +39,8 @@ export interface UpstreamErrorDetails {
   attempts?: number;
   /** Milliseconds the upstream asked us to wait (Retry-After), when it said. */
   retryAfterMs?: number;
+  /** Milliseconds the request spent in upstream attempts, for `x-breakwater-overhead-ms`. */
+  upstreamMs?: number;
 }
 
 /** Options for {@link BreakwaterError}. */

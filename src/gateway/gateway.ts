@@ -11,6 +11,7 @@ import { relayStream } from './stream-relay.js';
 import { createDegenerationGuard } from '../validation/validators.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { Routing, RoutePlan } from '../routing/routing.js';
+import type { RequestObserver } from '../observability/request-observer.js';
 
 /** Who is asking and how, for one request. */
 export interface RequestContext {
@@ -73,6 +74,8 @@ export interface GatewayDeps {
   admission?: Admission;
   /** Rules, balancing, tiers and the regression guard (SPEC M5); absent means the requested model's route as configured. */
   routing?: Routing;
+  /** Metrics and tracing (SPEC OBS-1, OBS-3); told when each request starts and ends. */
+  observer?: RequestObserver;
 }
 
 /** A request resolved, ready for the pipeline. */
@@ -102,9 +105,12 @@ export class Gateway {
   /** Serves a non-streaming request. */
   async generate(request: CanonicalRequest, ctx: RequestContext): Promise<GenerateResult> {
     let prepared: Prepared | undefined;
+    let upstreamAt: number | undefined;
+    this.deps.observer?.begin(ctx, request.model);
     try {
       prepared = this.prepare(request, ctx);
       await this.deps.admission?.admit(ctx, prepared.route, request);
+      upstreamAt = performance.now();
       const outcome = await executeGenerate(request, prepared.candidates, prepared.pipeline);
       const overheadMs = performance.now() - ctx.receivedAt - outcome.upstreamMs;
       const { plan } = prepared;
@@ -119,7 +125,7 @@ export class Gateway {
         overheadMs,
       };
     } catch (thrown) {
-      throw this.failed(ctx, request, prepared?.route, thrown);
+      throw this.failed(ctx, request, prepared?.route, thrown, upstreamAt);
     }
   }
 
@@ -127,13 +133,16 @@ export class Gateway {
   async stream(request: CanonicalRequest, ctx: RequestContext): Promise<StreamSession> {
     const startedAt = performance.now();
     let prepared: Prepared | undefined;
+    let upstreamAt: number | undefined;
     let outcome;
+    this.deps.observer?.begin(ctx, request.model);
     try {
       prepared = this.prepare(request, ctx);
       await this.deps.admission?.admit(ctx, prepared.route, request);
+      upstreamAt = performance.now();
       outcome = await executeStream(request, prepared.candidates, prepared.pipeline);
     } catch (thrown) {
-      throw this.failed(ctx, request, prepared?.route, thrown);
+      throw this.failed(ctx, request, prepared?.route, thrown, upstreamAt);
     }
     const { route, pipeline, plan } = prepared;
     const { candidate, attempts, head, rest } = outcome;
@@ -163,6 +172,7 @@ export class Gateway {
 
   /** Serves an embeddings request on the first candidate that has embeddings. */
   async embed(request: EmbeddingRequest, ctx: RequestContext): Promise<GenerateResult & { embedding: EmbeddingResponse }> {
+    this.deps.observer?.begin(ctx, request.model);
     const route = this.routeFor(request.model, ctx.key);
     const candidates = route.candidates.filter((c) => c.adapter.embed);
     if (candidates.length === 0) {
@@ -223,11 +233,17 @@ export class Gateway {
     return { route, candidates, plan, pipeline };
   }
 
-  /** Records a request that got no answer and returns the error to send. */
-  private failed(ctx: RequestContext, request: CanonicalRequest, route: ResolvedRoute | undefined, thrown: unknown): BreakwaterError {
-    const error = toBreakwaterError(thrown);
+  /**
+   * Records a request that got no answer and returns the error to send, with the time spent
+   * upstream (from `upstreamAt` on) so the error response can report the gateway's overhead.
+   */
+  private failed(ctx: RequestContext, request: CanonicalRequest, route: ResolvedRoute | undefined, thrown: unknown, upstreamAt?: number): BreakwaterError {
+    let error = toBreakwaterError(thrown);
+    const upstreamMs = upstreamAt === undefined ? 0 : performance.now() - upstreamAt;
+    if (upstreamMs > 0) error = error.withDetails({ upstreamMs });
+    const overheadMs = performance.now() - ctx.receivedAt - upstreamMs;
     const candidate = route?.candidates.find((c) => c.deployment === error.details.deployment);
-    this.record(ctx, { model: request.model, stream: request.stream, candidate, attempts: error.details.attempts ?? 0, status: ledgerStatus(error), usage: ZERO_USAGE, errorCode: error.code });
+    this.record(ctx, { model: request.model, stream: request.stream, candidate, attempts: error.details.attempts ?? 0, status: ledgerStatus(error), usage: ZERO_USAGE, errorCode: error.code, overheadMs });
     return error;
   }
 
@@ -235,5 +251,6 @@ export class Gateway {
     const record = buildRequestRecord(ctx, outcome);
     this.deps.admission?.settle(ctx, record, rateLimit);
     this.deps.ledger.record(record);
+    this.deps.observer?.end(ctx, record, outcome.attempts);
   }
 }

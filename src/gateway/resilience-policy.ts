@@ -1,9 +1,9 @@
-import type { AttemptPolicy } from '../core/attempt-loop.js';
+import type { AttemptOutcome, AttemptPolicy } from '../core/attempt-loop.js';
 import type { Clock, Random } from '../core/clock.js';
 import type { Usage } from '../core/types.js';
 import { retryWaitMs } from '../resilience/backoff.js';
 import { Bulkhead } from '../resilience/bulkhead.js';
-import { BreakerRegistry } from '../resilience/circuit-breaker.js';
+import { BreakerRegistry, type RegistryChangeListener } from '../resilience/circuit-breaker.js';
 import { RetryBudget } from '../resilience/retry-budget.js';
 import type { BreakerConfig } from '../config/schema.js';
 import type { PolicyFactory, PricedCandidate } from './route-resolver.js';
@@ -15,12 +15,20 @@ export interface Resilience {
   createPolicy: PolicyFactory;
 }
 
+/** Observers of upstream health (metrics); they must not throw. */
+export interface ResilienceHooks {
+  /** Every attempt's end, as the breakers see it. */
+  onAttempt?: ((deployment: string, outcome: AttemptOutcome) => void) | undefined;
+  onBreakerChange?: RegistryChangeListener | undefined;
+}
+
 /**
  * Upstream health state shared by every route of the process. Breakers and budgets are keyed by
  * deployment, so two aliases over one deployment see the same health.
  */
-export function createResilience(defaults: BreakerConfig, clock: Clock, random: Random = Math.random): Resilience {
-  const breakers = new BreakerRegistry(defaults, clock);
+export function createResilience(defaults: BreakerConfig, clock: Clock, random: Random = Math.random, hooks: ResilienceHooks = {}): Resilience {
+  const breakers = new BreakerRegistry(defaults, clock, { onChange: hooks.onBreakerChange });
+  const onAttempt = hooks.onAttempt;
   const budgets = new Map<string, RetryBudget>();
   const bulkheads = new Map<string, Bulkhead>();
 
@@ -83,6 +91,7 @@ export function createResilience(defaults: BreakerConfig, clock: Clock, random: 
         return Math.max(wait, cooling);
       },
       report(candidate, outcome) {
+        onAttempt?.(candidate.deployment, outcome);
         bulkheadFor(candidate)?.leave();
         const breaker = breakerFor(candidate);
         if (!breaker) return;

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { BucketHistogram, type HistogramSeries } from './bucket-histogram.js';
+import { LabelGuard } from './counter-family.js';
 import { GapSketch } from './gap-sketch.js';
 import { processMetrics, type MetricsRegistry } from './metrics-registry.js';
 
@@ -23,7 +24,6 @@ export interface StreamSummary {
 /** Label values beyond these many distinct ones are reported as `other`, so a misuse cannot grow /metrics without bound. */
 const MAX_ROUTES = 32;
 const MAX_DEPLOYMENTS = 256;
-const OTHER = 'other';
 const UNKNOWN_DEPLOYMENT = 'none';
 
 const TTFT_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -35,19 +35,6 @@ export interface StreamMetricsOptions {
   clock: Clock;
   /** Where the metrics are exposed; the process registry by default. */
   registry?: MetricsRegistry;
-}
-
-/** A bounded set of label values: the first `limit` distinct values pass, later ones become `other`. */
-class LabelGuard {
-  private readonly seen = new Set<string>();
-  constructor(private readonly limit: number) {}
-
-  admit(value: string): string {
-    if (this.seen.has(value)) return value;
-    if (this.seen.size >= this.limit) return OTHER;
-    this.seen.add(value);
-    return value;
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BreakwaterError } from '../core/errors.js';
+import type { HeadlineStats } from '../observability/gateway-observability.js';
 import type { BreakerRegistry } from '../resilience/circuit-breaker.js';
 import { requireAdminKey, type Authenticator } from './auth.js';
 import { sendJson } from './http-io.js';
@@ -10,14 +11,16 @@ import type { RouteParams } from './router.js';
 export interface AdminRouteDeps {
   authenticate: Authenticator;
   breakers: () => BreakerRegistry;
+  /** The headline numbers (`GET /admin/stats`, read by `breakwater top`). */
+  stats?: () => Promise<HeadlineStats>;
 }
 
 type Info = RequestInfo & { params: RouteParams };
 
-function admin(deps: AdminRouteDeps, access: 'read' | 'write', handler: (req: IncomingMessage, res: ServerResponse, info: Info) => void) {
+function admin(deps: AdminRouteDeps, access: 'read' | 'write', handler: (req: IncomingMessage, res: ServerResponse, info: Info) => void | Promise<void>) {
   return async (req: IncomingMessage, res: ServerResponse, info: Info) => {
     await requireAdminKey(req, deps.authenticate, access);
-    handler(req, res, info);
+    await handler(req, res, info);
   };
 }
 
@@ -28,6 +31,8 @@ export function registerAdminRoutes(http: HttpServer, deps: AdminRouteDeps): voi
     '/admin/breakers',
     admin(deps, 'read', (_req, res) => sendJson(res, 200, { breakers: deps.breakers().snapshot() })),
   );
+  const stats = deps.stats;
+  if (stats) http.router.on('GET', '/admin/stats', admin(deps, 'read', async (_req, res) => sendJson(res, 200, await stats())));
   http.router.on(
     'POST',
     '/admin/breakers/:deployment/reset',

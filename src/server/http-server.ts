@@ -41,14 +41,19 @@ function dialectFor(path: string): Dialect {
   return path === '/v1/messages' ? 'anthropic-messages' : 'openai-chat';
 }
 
-/** Sends an error in the client's dialect, or ends a response whose headers already went out. */
-export function sendError(res: ServerResponse, thrown: unknown, dialect: Dialect): void {
+/**
+ * Sends an error in the client's dialect, or ends a response whose headers already went out.
+ * Given the receipt time, it reports the gateway's overhead like every answer does (SPEC OBS-9).
+ */
+export function sendError(res: ServerResponse, thrown: unknown, dialect: Dialect, receivedAt?: number): void {
   const error = toBreakwaterError(thrown);
   if (res.headersSent) {
     if (!res.writableEnded) res.end();
     return;
   }
-  sendJson(res, error.status, renderErrorBody(error, dialect), errorHeaders(error));
+  const headers = errorHeaders(error);
+  if (receivedAt !== undefined) headers['x-breakwater-overhead-ms'] = (performance.now() - receivedAt - (error.details.upstreamMs ?? 0)).toFixed(3);
+  sendJson(res, error.status, renderErrorBody(error, dialect), headers);
 }
 
 /**
@@ -93,7 +98,7 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
     } catch (thrown) {
       const error = toBreakwaterError(thrown);
       if (error.code === 'internal_error') logger.error({ requestId, err: error.cause }, 'unhandled error');
-      sendError(res, error, dialect);
+      sendError(res, error, dialect, receivedAt);
     }
   }
 

@@ -23,8 +23,10 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { registerTenancyRoutes } from './tenancy-routes.js';
 import { registerRoutes, type ReadinessReport } from './routes.js';
 import { StreamHub } from '../streaming/stream-hub.js';
-import { MetricsRegistry } from '../observability/metrics-registry.js';
-import { StreamMetrics } from '../observability/stream-metrics.js';
+import { GatewayObservability } from '../observability/gateway-observability.js';
+import type { RunsView } from '../observability/runs-view.js';
+import type { StreamMetrics } from '../observability/stream-metrics.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import { createMetricsHandler } from './metrics-route.js';
 import { failStoredResponse, interruptedEvent } from './stream-terminals.js';
 
@@ -39,6 +41,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Random source for balancing and shadow sampling (seeded in tests). */
   random?: Random;
+  /** Durable runs, for `breakwater_runs` and the dashboard's runs view. */
+  runs?: RunsView;
 }
 
 /** A started gateway. */
@@ -59,6 +63,8 @@ export interface RunningBreakwater {
   streams: StreamHub;
   /** Stream metrics, exposed at `GET /metrics`. */
   metrics: StreamMetrics;
+  /** Request metrics, tracing and headline stats (SPEC M9). */
+  observability: GatewayObservability;
   /** Keys created on first start, to print once; empty on later starts. */
   bootstrapKeys: { adminKey?: string | undefined; virtualKey?: string | undefined };
   /** Drains requests (up to `server.drainMs`), flushes the ledger and closes stores. */
@@ -167,7 +173,8 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const bootstrapKeys = await keys.bootstrap(env);
   const ledger = new LedgerWriter(stores.ledger, { onError: (err) => logger.error({ err }, 'ledger flush failed; will retry') });
   const registry = await createProviderRegistry(config, clock);
-  const resilience = createResilience(config.routes.defaults.breaker, clock);
+  const observability = await GatewayObservability.create(env);
+  const resilience = createResilience(config.routes.defaults.breaker, clock, undefined, observability.resilienceHooks);
   const resolver = createRouteResolver(config, registry, resilience.createPolicy);
   const tenancy = await createTenancy({ config, stores, clock, logger });
   const routing = createRouting({
@@ -179,15 +186,12 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     record: (record) => ledger.record(record),
     alert: (alert) => logger.warn({ alert }, 'routing regression guard tripped'),
   });
-  const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation(), admission: tenancy.admission, routing });
+  const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation(), admission: tenancy.admission, routing, observer: observability.observer });
   const authenticate = async (key: string) => tenancy.resolveKey(await keys.authenticate(key));
 
   const idempotency = startIdempotency(stores, config, clock, logger);
   const streams = await startStreams(stores, config, clock, logger);
-  // One registry per gateway, so several gateways in one process (tests) never share series.
-  // Real time, like the receipt time the server stamps on each request.
-  const metricsRegistry = new MetricsRegistry();
-  const metrics = new StreamMetrics({ clock: systemClock, registry: metricsRegistry });
+  const metrics = observability.streams;
   const accessLog = createAccessLog(logger, plainSinks.get(logger));
   const http = createHttpServer(config.server, logger, accessLog);
   registerRoutes(http, {
@@ -201,10 +205,20 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     responses: stores.responses,
     clock,
     metrics,
-    handleMetrics: createMetricsHandler(metricsRegistry),
+    handleMetrics: createMetricsHandler(observability.registry),
     readiness: () => storeReadiness(stores),
   });
-  registerAdminRoutes(http, { authenticate, breakers: () => resilience.breakers });
+  observability.watch({
+    breakers: () => resilience.breakers.snapshot(),
+    ledgerBacklog: () => ledger.backlog,
+    resumableStreams: () => streams.hub.activeCount,
+    inFlight: () => http.inFlight,
+    laneQueued: () => tenancy.lanes.queued(),
+    laneCapacity: () => tenancy.lanes.concurrency(),
+    runs: options.runs,
+  });
+  registerAdminRoutes(http, { authenticate, breakers: () => resilience.breakers, stats: () => observability.stats() });
+  registerDashboardRoutes(http, { authenticate, observability, breakers: () => resilience.breakers, stores, runs: options.runs, clock: systemClock });
   registerTenancyRoutes(http, { authenticate, stores, keys, directory: tenancy.directory, clock });
   const address = await http.listen(config.server.port, config.server.host);
   discoverModels(config, registry, resolver, logger);
@@ -225,6 +239,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     providers: registry,
     streams: streams.hub,
     metrics,
+    observability,
     bootstrapKeys,
     close() {
       closing ??= (async () => {
@@ -232,6 +247,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
         await http.drain(config.server.drainMs);
         await streams.stop();
         await ledger.close();
+        await observability.close();
         await registry.close();
         await stores.close();
         accessLog.flush();

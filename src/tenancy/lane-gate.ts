@@ -96,6 +96,26 @@ export class LaneGate {
     return true;
   }
 
+  /** Requests waiting for room now, by lane, over every deployment. */
+  queued(): Record<Lane, number> {
+    const out: Record<Lane, number> = { interactive: 0, batch: 0 };
+    for (const gate of this.gates.values()) {
+      out.interactive += gate.interactive.length;
+      out.batch += gate.batch.length;
+    }
+    return out;
+  }
+
+  /** Configured concurrency per lane, summed over gated deployments (batch gets its share). */
+  concurrency(): Record<Lane, number> {
+    const out: Record<Lane, number> = { interactive: 0, batch: 0 };
+    for (const gate of this.gates.values()) {
+      out.interactive += gate.levels.interactive.limits.concurrency ?? 0;
+      out.batch += Math.floor((gate.levels.batch.limits.concurrency ?? 0) * (gate.levels.batch.share ?? 1));
+    }
+    return out;
+  }
+
   /** A request on the deployment ended: the longest-waiting interactive request, else batch, tries again. */
   release(deployment: string): void {
     const gate = this.gates.get(deployment);

@@ -14,6 +14,8 @@ export interface Tenancy {
   admission: Admission;
   directory: PrincipalDirectory;
   limits: LimitStore;
+  /** Deployment capacity by lane (queue depths for metrics and the dashboard). */
+  lanes: LaneGate;
   /** Wraps key authentication so routes see each key with its chain's allow-list (and the chain is cached). */
   resolveKey(record: KeyRecord | undefined): Promise<KeyRecord | undefined>;
 }
@@ -48,10 +50,11 @@ export async function createTenancy(options: { config: Config; stores: Stores; c
   const { config, stores, clock, logger } = options;
   const limits = new MemoryLimitStore();
   const directory = new PrincipalDirectory(stores.principals, clock, { ttlMs: config.tenancy.cacheTtlMs, softThreshold: config.tenancy.softThreshold });
+  const lanes = new LaneGate(config.lanes, clock);
   const admission = new Admission({
     limits,
     directory,
-    lanes: new LaneGate(config.lanes, clock),
+    lanes,
     clock,
     tenancy: config.tenancy,
     onSoftCrossing: createBudgetAlerts({ config: config.tenancy, logger, clock }),
@@ -62,6 +65,7 @@ export async function createTenancy(options: { config: Config; stores: Stores; c
     admission,
     directory,
     limits,
+    lanes,
     resolveKey: async (record) => (record && record.kind === 'virtual' ? directory.resolve(record) : record),
   };
 }
