@@ -1,5 +1,5 @@
 import type { SharedState } from '../shared/shared-state.js';
-import type { EventLog, IdempotencyStore, Stores } from './interfaces.js';
+import type { Stores } from './interfaces.js';
 import { createMemoryEventLog } from './memory-event-log.js';
 import { createMemoryIdempotencyStore } from './memory-stores.js';
 import { migratePostgres, openPostgresDatabase } from './postgres-database.js';
@@ -15,7 +15,7 @@ import {
  * The PostgreSQL stores (SPEC STO-3), migrated before first use. Stream logs and idempotency keys
  * come from Redis when shared; without it (one process on PostgreSQL) they stay in this process.
  */
-export async function openPostgresStores(url: string, shared?: SharedState, local?: { events: EventLog; idempotency: IdempotencyStore }): Promise<Stores> {
+export async function openPostgresStores(url: string, shared?: Pick<SharedState, 'events' | 'idempotency'>): Promise<Stores> {
   const db = openPostgresDatabase(url);
   try {
     await migratePostgres(db);
@@ -23,15 +23,14 @@ export async function openPostgresStores(url: string, shared?: SharedState, loca
     await db.pool.end();
     throw error;
   }
-  const fallback = local ?? { events: createMemoryEventLog(), idempotency: createMemoryIdempotencyStore() };
   return {
     keys: createPostgresKeyStore(db),
     principals: createPostgresPrincipalStore(db),
     ledger: createPostgresLedgerStore(db),
     meta: createPostgresMetaStore(db),
     responses: createPostgresResponseStore(db),
-    events: shared?.events ?? fallback.events,
-    idempotency: shared?.idempotency ?? fallback.idempotency,
+    events: shared?.events ?? createMemoryEventLog(),
+    idempotency: shared?.idempotency ?? createMemoryIdempotencyStore(),
     async ping() {
       await db.pool.query('SELECT 1');
     },

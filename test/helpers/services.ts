@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import pg from 'pg';
 import { connectRedis, type RedisLink } from '../../src/shared/redis-connection.js';
+import { createRedisEventLog } from '../../src/shared/redis-event-log.js';
+import { createRedisIdempotencyStore } from '../../src/shared/redis-idempotency-store.js';
+import type { Stores } from '../../src/store/interfaces.js';
+import { openPostgresStores } from '../../src/store/postgres-open.js';
 
 /** The Redis and PostgreSQL every machine running the suite (and CI) provides. */
 export const REDIS_URL = process.env.BREAKWATER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -81,6 +85,22 @@ export async function redisForTest(): Promise<{ redis: RedisLink; cleanup(): Pro
     async cleanup() {
       await redis.close();
       await dropPrefix(prefix);
+    },
+  };
+}
+
+/** The scale-out stores (PostgreSQL + Redis) on a fresh schema and prefix, both dropped on close. */
+export async function openScaleOutStores(leaseMs = 5_000): Promise<Stores> {
+  const { schema, url } = freshSchema();
+  const { redis, cleanup } = await redisForTest();
+  const events = createRedisEventLog(redis, { leaseMs });
+  const stores = await openPostgresStores(url, { events, idempotency: createRedisIdempotencyStore(redis) });
+  return {
+    ...stores,
+    async close() {
+      events.close();
+      await stores.close();
+      await Promise.all([dropSchema(schema), cleanup()]);
     },
   };
 }
