@@ -20,12 +20,12 @@ export interface ReplicaSet {
  * Starts `count` gateways sharing Redis and PostgreSQL. The first bootstraps the keys; the others
  * start after it. `extraYaml` is appended to each replica's breakwater.yaml.
  */
-export async function startReplicas(count: number, options: { extraYaml?: string; redisUrl?: string; sharedYaml?: string } = {}): Promise<ReplicaSet> {
+export async function startReplicas(count: number, options: { extraYaml?: string; redisUrl?: string; sharedYaml?: string; timeScale?: number } = {}): Promise<ReplicaSet> {
   const { schema, url } = freshSchema();
   const prefix = freshPrefix();
   const dirs: string[] = [];
   const replicas: StartedCli[] = [];
-  const env = cleanEnv({ BREAKWATER_SIM__TIME_SCALE: '0', BREAKWATER_KEY_PEPPER: 'scale-out-test-pepper-0123456789' });
+  const env = cleanEnv({ BREAKWATER_SIM__TIME_SCALE: String(options.timeScale ?? 0), BREAKWATER_KEY_PEPPER: 'scale-out-test-pepper-0123456789' });
   const yaml = (extra: string) =>
     [
       'server: { logLevel: warn }',
