@@ -20,7 +20,7 @@ export interface ReplicaSet {
  * Starts `count` gateways sharing Redis and PostgreSQL. The first bootstraps the keys; the others
  * start after it. `extraYaml` is appended to each replica's breakwater.yaml.
  */
-export async function startReplicas(count: number, options: { extraYaml?: string; redisUrl?: string; sharedYaml?: string; timeScale?: number } = {}): Promise<ReplicaSet> {
+export async function startReplicas(count: number, options: { extraYaml?: string; redisUrl?: string; sharedYaml?: string; timeScale?: number; declaredReplicas?: number } = {}): Promise<ReplicaSet> {
   const { schema, url } = freshSchema();
   const prefix = freshPrefix();
   const dirs: string[] = [];
@@ -30,7 +30,7 @@ export async function startReplicas(count: number, options: { extraYaml?: string
     [
       'server: { logLevel: warn }',
       `store: { kind: postgres, url: "${url}" }`,
-      `shared: { redis: "${options.redisUrl ?? REDIS_URL}", keyPrefix: "${prefix}", replicas: ${count}${options.sharedYaml ? `, ${options.sharedYaml}` : ''} }`,
+      `shared: { redis: "${options.redisUrl ?? REDIS_URL}", keyPrefix: "${prefix}", replicas: ${options.declaredReplicas ?? count}${options.sharedYaml ? `, ${options.sharedYaml}` : ''} }`,
       extra,
     ].join('\n');
   const add = async (extra = options.extraYaml ?? '') => {
