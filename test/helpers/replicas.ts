@@ -11,6 +11,8 @@ export interface ReplicaSet {
   adminKey: string;
   virtualKey: string;
   prefix: string;
+  /** The PostgreSQL schema the replicas share. */
+  schema: string;
   /** Starts one more replica (e.g. after one was killed). */
   add(extraYaml?: string): Promise<StartedCli>;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export async function startReplicas(count: number, options: { extraYaml?: string
     adminKey: first.ready.adminKey!,
     virtualKey: first.ready.virtualKey!,
     prefix,
+    schema,
     add,
     async close() {
       for (const replica of replicas) replica.child.kill('SIGKILL');
