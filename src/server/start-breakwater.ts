@@ -13,7 +13,7 @@ import { LedgerWriter } from '../gateway/ledger-writer.js';
 import { createProviderRegistry } from '../gateway/provider-registry.js';
 import type { Stores } from '../store/interfaces.js';
 import { openStores } from '../store/stores.js';
-import { openSharedState, type SharedState } from '../shared/shared-state.js';
+import type { SharedState } from '../shared/shared-state.js';
 import { loadOrCreatePepper } from '../tenancy/key-hash.js';
 import { createKeyService, type KeyService } from '../tenancy/key-service.js';
 import { createTenancy, type Tenancy } from '../tenancy/tenancy.js';
@@ -172,7 +172,8 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const dataDir = resolve(config.server.dataDir);
   mkdirSync(dataDir, { recursive: true });
 
-  const shared = await openSharedState(config, logger);
+  // Loaded only when configured: a single process never loads the Redis client (SPEC CS-1).
+  const shared = config.shared.redis === undefined ? undefined : await (await import('../shared/shared-state.js')).openSharedState(config, logger);
   const stores = await openStores(config, { dataDir, shared });
   const keys = createKeyService({ store: stores.keys, pepper: loadOrCreatePepper(dataDir, env), clock });
   const bootstrapKeys = await keys.bootstrap(env);
