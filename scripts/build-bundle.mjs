@@ -17,14 +17,15 @@ import { build } from 'esbuild';
 export const LAUNCHER = 'dist/breakwater.cjs';
 const BUNDLE = 'dist/breakwater-bundle.cjs';
 const MIGRATIONS = 'src/store/migrations/sqlite';
+const POSTGRES_MIGRATIONS = 'src/store/migrations/postgres';
 const BUILD_ID_PLACEHOLDER = '0'.repeat(16);
 
 /** The .sql files stay the only source; the bundle carries their text (see src/store/migrations/sqlite.ts). */
-function sqliteMigrationFiles() {
-  return readdirSync(MIGRATIONS)
+function migrationFiles(folder = MIGRATIONS) {
+  return readdirSync(folder)
     .filter((file) => file.endsWith('.sql'))
     .sort()
-    .map((file) => ({ file, sql: readFileSync(join(MIGRATIONS, file), 'utf8') }));
+    .map((file) => ({ file, sql: readFileSync(join(folder, file), 'utf8') }));
 }
 
 /**
@@ -89,7 +90,8 @@ async function bundle() {
     banner: { js: `// breakwater-build ${BUILD_ID_PLACEHOLDER}` },
     define: {
       'import.meta.url': 'breakwaterModuleUrl',
-      BREAKWATER_SQLITE_MIGRATIONS: JSON.stringify(sqliteMigrationFiles()),
+      BREAKWATER_SQLITE_MIGRATIONS: JSON.stringify(migrationFiles()),
+      BREAKWATER_POSTGRES_MIGRATIONS: JSON.stringify(migrationFiles(POSTGRES_MIGRATIONS)),
       // A string literal, parsed when the router is first used (src/routing/complexity-router.ts).
       BREAKWATER_COMPLEXITY_MODEL: JSON.stringify(readFileSync('src/routing/complexity-model.json', 'utf8')),
       // The dashboard serves htmx as a static file (src/server/dashboard-assets.ts).

@@ -9,6 +9,7 @@ import type { StreamPart } from '../src/core/types.js';
 import type { EventLog, LoggedEvent, StreamAppend, StreamRecord, Stores } from '../src/store/interfaces.js';
 import { createMemoryStores } from '../src/store/memory-stores.js';
 import { openSqliteStores } from '../src/store/sqlite-stores.js';
+import { openScaleOutStores, servicesMissing } from './helpers/services.js';
 import { EventLogWriter } from '../src/streaming/event-log-writer.js';
 import { StreamHub } from '../src/streaming/stream-hub.js';
 import { subscribe, type SubscriberSink } from '../src/streaming/stream-subscription.js';
@@ -17,10 +18,11 @@ const root = mkdtempSync(join(tmpdir(), 'bw-events-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let counter = 0;
 
-const backends: Array<{ name: string; open: () => Stores }> = [
+const backends: Array<{ name: string; open: () => Stores | Promise<Stores> }> = [
   { name: 'memory', open: () => createMemoryStores() },
   { name: 'sqlite', open: () => openSqliteStores({ path: join(root, `db-${++counter}.db`) }) },
 ];
+if (!(await servicesMissing())) backends.push({ name: 'postgres+redis', open: () => openScaleOutStores() });
 
 function record(id: string, overrides: Partial<StreamRecord> = {}): StreamRecord {
   return { id, tenant: 'key:k1', kind: 'chat', status: 'active', createdAt: 1_000, expiresAt: Number.MAX_SAFE_INTEGER, meta: '{"dialect":"openai-chat"}', ...overrides };
@@ -32,7 +34,9 @@ const events = (from: number, count: number): LoggedEvent[] =>
 for (const backend of backends) {
   describe(`${backend.name} event log passes the conformance suite`, () => {
     it('appends in order across group commits and reads pages after a cursor', async () => {
-      const log = backend.open().events;
+      const stores = await backend.open();
+      after(() => stores.close());
+      const log = stores.events;
       await log.createStream(record('s1'));
       await log.createStream(record('s2'));
       await log.append([
@@ -48,7 +52,9 @@ for (const backend of backends) {
     });
 
     it('refuses a repeated sequence number: one producer, ids never reused', async () => {
-      const log = backend.open().events;
+      const stores = await backend.open();
+      after(() => stores.close());
+      const log = stores.events;
       await log.createStream(record('s1'));
       await log.append([{ streamId: 's1', events: events(0, 2) }]);
       await assert.rejects(log.append([{ streamId: 's1', events: events(1, 1) }]));
@@ -56,7 +62,9 @@ for (const backend of backends) {
     });
 
     it('ends a stream once, lists active ones, and purges expired streams with their events', async () => {
-      const log = backend.open().events;
+      const stores = await backend.open();
+      after(() => stores.close());
+      const log = stores.events;
       await log.createStream(record('a'));
       await log.createStream(record('b'));
       await log.append([{ streamId: 'a', events: events(0, 2) }]);
@@ -74,7 +82,9 @@ for (const backend of backends) {
     });
 
     it('stores, replaces, expires and deletes responses', async () => {
-      const store = backend.open().responses;
+      const stores = await backend.open();
+      after(() => stores.close());
+      const store = stores.responses;
       const base = { id: 'resp_1', tenant: 'key:k1', status: 'queued', body: '{"status":"queued"}', conversation: '[]', createdAt: 1_000, expiresAt: 10_000 };
       await store.putResponse(base);
       await store.putResponse({ ...base, status: 'completed', body: '{"status":"completed"}', expiresAt: 20_000 });

@@ -11,6 +11,7 @@ import { createMemoryStores } from '../src/store/memory-stores.js';
 import { migrate, SchemaTooNewError } from '../src/store/migrator.js';
 import { SQLITE_MIGRATIONS } from '../src/store/migrations/sqlite.js';
 import { openSqliteStores } from '../src/store/sqlite-stores.js';
+import { openScaleOutStores, servicesMissing } from './helpers/services.js';
 import { openStores } from '../src/store/stores.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bw-stores-'));
@@ -32,15 +33,16 @@ function request(overrides: Partial<RequestRecord> = {}): RequestRecord {
   };
 }
 
-const backends: Array<{ name: string; open: () => Stores }> = [
+const backends: Array<{ name: string; open: () => Stores | Promise<Stores> }> = [
   { name: 'memory', open: () => createMemoryStores() },
   { name: 'sqlite', open: () => openSqliteStores({ path: freshPath() }) },
 ];
+if (!(await servicesMissing())) backends.push({ name: 'postgres+redis', open: () => openScaleOutStores() });
 
 for (const backend of backends) {
   describe(`${backend.name} stores pass the conformance suite`, () => {
     it('inserts a key and finds it by hash and id, with every field intact', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       const full = key({ expiresAt: 5_000, orgId: 'org_1', teamId: 'team_1', userId: 'user_1', allowedModels: ['sim-fast'], scopes: ['chat', 'runs'] });
       const bare = key();
       await stores.keys.insertKey(full);
@@ -53,7 +55,7 @@ for (const backend of backends) {
     });
 
     it('refuses a second key with the same id or hash', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       const first = key();
       await stores.keys.insertKey(first);
       await assert.rejects(stores.keys.insertKey({ ...key(), id: first.id }));
@@ -62,7 +64,7 @@ for (const backend of backends) {
     });
 
     it('lists keys oldest first, ties in insertion order, and counts them by kind', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       const late = key({ createdAt: 3_000 });
       const tieA = key({ createdAt: 2_000, kind: 'admin', scopes: ['admin'] });
       const tieB = key({ createdAt: 2_000 });
@@ -74,7 +76,7 @@ for (const backend of backends) {
     });
 
     it('revokes a key exactly once and never an unknown one', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       const record = key();
       await stores.keys.insertKey(record);
       assert.equal(await stores.keys.revokeKey(record.id, 7_000), true);
@@ -85,7 +87,7 @@ for (const backend of backends) {
     });
 
     it('hands out copies, so mutating a result does not change the store', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       const record = key();
       await stores.keys.insertKey(record);
       const found = (await stores.keys.getKey(record.id))!;
@@ -96,7 +98,7 @@ for (const backend of backends) {
     });
 
     it('appends a ledger batch and reads every record back intact', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       const full = request({
         servedBy: 'sim/sim-fast', provider: 'sim', errorCode: 'upstream_timeout', stream: true, cacheReadTokens: 3, cacheWriteTokens: 2,
         reasoningTokens: 1, usageEstimated: true, priceMissing: true, ttftMs: 4.5, overheadMs: 0.25, tags: { team: 'a' }, endUser: 'u1',
@@ -111,7 +113,7 @@ for (const backend of backends) {
     });
 
     it('lists requests newest first, later inserts first among ties, honouring since and limit', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       const old = request({ createdAt: 1_000 });
       const tieA = request({ createdAt: 2_000 });
       const tieB = request({ createdAt: 2_000 });
@@ -127,7 +129,7 @@ for (const backend of backends) {
     });
 
     it('ignores a replayed ledger record instead of failing the batch', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       const first = request({ costMicros: 1 });
       await stores.ledger.appendRequests([first]);
       const next = request();
@@ -138,7 +140,7 @@ for (const backend of backends) {
     });
 
     it('stores and overwrites metadata', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       assert.equal(await stores.meta.getMeta('bootstrapped'), undefined);
       await stores.meta.setMeta('bootstrapped', 'yes');
       await stores.meta.setMeta('bootstrapped', 'again');
@@ -161,7 +163,7 @@ for (const backend of backends) {
   describe(`${backend.name} idempotency store passes the conformance suite (SPEC UP-8)`, () => {
     const it = (name: string, body: (idempotency: IdempotencyStore) => Promise<void>) =>
       test(name, async () => {
-        const stores = backend.open();
+        const stores = await backend.open();
         try {
           await body(stores.idempotency);
         } finally {
@@ -362,10 +364,10 @@ describe('openStores', () => {
     assert.equal(existsSync(join(root, 'unused')), false);
   });
 
-  it('refuses postgres for now with a config error that says what to use', async () => {
-    await assert.rejects(openStores(configSchema.parse({ store: { kind: 'postgres', url: 'postgres://x' } })), (error: unknown) => {
+  it('refuses postgres without a URL with a config error that says what to set', async () => {
+    await assert.rejects(openStores(configSchema.parse({ store: { kind: 'postgres' } })), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /store\.kind: postgres store arrives with the scale-out work — fix: use sqlite/);
+      assert.match(error.message, /store\.url: store\.kind postgres needs store\.url — fix: e\.g\. postgres:\/\//);
       return true;
     });
   });

@@ -6,6 +6,7 @@ interface StartCommandOptions extends CommonOptions {
   port?: string;
   host?: string;
   json?: boolean;
+  workers?: string;
 }
 
 function printBanner(url: string, readyMs: number, keys: { adminKey?: string | undefined; virtualKey?: string | undefined }, json: boolean): void {
@@ -39,10 +40,22 @@ export function registerStartCommand(program: Command): void {
     .option('--host <host>', 'address to bind')
     .option('--data-dir <dir>', 'where state lives (default .breakwater)')
     .option('--json', 'print the ready event as JSON on stdout')
+    .option('--workers <n>', 'processes sharing the port (node:cluster); more than one needs shared.redis')
     .action(async (options: StartCommandOptions) => {
       const overrides = configOverridesFrom(options);
       if (options.port !== undefined) (overrides.server ??= {}).port = Number(options.port);
       if (options.host !== undefined) (overrides.server ??= {}).host = options.host;
+      const workers = options.workers === undefined ? 1 : Number(options.workers);
+      if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers must be a positive integer');
+      if (workers > 1) {
+        const [{ loadConfig }, cluster] = await Promise.all([import('../config/load-config.js'), import('./start-workers.js')]);
+        if (!cluster.isWorker()) {
+          cluster.checkSharedForWorkers(loadConfig({ path: options.config, overrides }), workers);
+          const ready = await cluster.runWorkerPrimary(workers);
+          printBanner(ready.url, performance.now(), { adminKey: ready.adminKey, virtualKey: ready.virtualKey }, Boolean(options.json));
+          return;
+        }
+      }
       // Loaded here, not at the top, so other commands never load the server.
       const [{ startBreakwater }, { config: configureZod }] = await Promise.all([import('../server/start-breakwater.js'), import('zod')]);
       // zod only parses the config, once per start or reload: compiling a fast parser with
@@ -51,7 +64,8 @@ export function registerStartCommand(program: Command): void {
       const app = await startBreakwater({ configPath: options.config, overrides });
       // performance.now() counts from process start, so this includes module loading.
       const readyMs = performance.now();
-      printBanner(app.url, readyMs, app.bootstrapKeys, Boolean(options.json));
+      if (workers > 1) (await import('./start-workers.js')).reportWorkerReady({ event: 'worker-ready', url: app.url, ...app.bootstrapKeys });
+      else printBanner(app.url, readyMs, app.bootstrapKeys, Boolean(options.json));
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -257,7 +257,27 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    shared: z.object({ redis: z.string().optional() }).strict().prefault({}),
+    shared: z
+      .object({
+        /** `redis://host:port[/db]`: limits, stream logs, idempotency, breakers and signals shared by replicas (SPEC STO-3). */
+        redis: z.string().optional(),
+        /** Prefix of every Redis key, so several deployments (or tests) can share one Redis. */
+        keyPrefix: z.string().default('bw:'),
+        /** Replicas sharing the limits; on a Redis outage each enforces `limit ÷ replicas` locally (SPEC MT-14). */
+        replicas: positiveInt.default(1),
+        /** What to do while Redis is unreachable (SPEC MT-14); recovery needs no restart. */
+        outage: z
+          .object({
+            limits: z.enum(['local', 'open', 'closed']).default('local'),
+            budgets: z.enum(['closed', 'open']).default('closed'),
+          })
+          .strict()
+          .prefault({}),
+        /** A producer's stream lease; another replica ends a stream whose lease lapsed (SPEC ST-14). */
+        streamLeaseMs: positiveInt.default(5_000),
+      })
+      .strict()
+      .prefault({}),
     providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i), providerSchema).default({}),
     models: z.record(z.string().min(1), modelSchema).default({}),
     routes: z

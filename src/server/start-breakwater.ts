@@ -14,6 +14,7 @@ import { LedgerWriter } from '../gateway/ledger-writer.js';
 import { createProviderRegistry } from '../gateway/provider-registry.js';
 import type { Stores } from '../store/interfaces.js';
 import { openStores } from '../store/stores.js';
+import type { SharedState } from '../shared/shared-state.js';
 import { loadOrCreatePepper } from '../tenancy/key-hash.js';
 import { createKeyService, type KeyService } from '../tenancy/key-service.js';
 import { createTenancy, type Tenancy } from '../tenancy/tenancy.js';
@@ -108,13 +109,19 @@ function discoverModels(config: Config, registry: ProviderRegistry, resolver: Ro
   }
 }
 
-/** Readiness (SPEC OBS-5): the config loaded (or we would not be here) and the store answers. */
-async function storeReadiness(stores: Stores): Promise<ReadinessReport> {
+/**
+ * Readiness (SPEC OBS-5, MT-14): the config loaded (or we would not be here), the store answers,
+ * and shared state is up or its outage policy still lets requests through.
+ */
+async function storeReadiness(stores: Stores, shared: SharedState | undefined, config: Config): Promise<ReadinessReport> {
+  const redis = shared?.check();
+  const sharedChecks: ReadinessReport['checks'] = redis ? { redis } : {};
+  const sharedOk = !redis || redis.ok || config.shared.outage.limits !== 'closed';
   try {
     await stores.ping();
-    return { ready: true, checks: { config: { ok: true }, store: { ok: true } } };
+    return { ready: sharedOk, checks: { config: { ok: true }, store: { ok: true }, ...sharedChecks } };
   } catch (error) {
-    return { ready: false, checks: { config: { ok: true }, store: { ok: false, detail: String(error) } } };
+    return { ready: false, checks: { config: { ok: true }, store: { ok: false, detail: String(error) }, ...sharedChecks } };
   }
 }
 
@@ -138,9 +145,16 @@ function startIdempotency(stores: Stores, config: Config, clock: Clock, logger: 
  */
 async function startStreams(stores: Stores, config: Config, clock: Clock, logger: Logger): Promise<{ hub: StreamHub; stop(): Promise<void> }> {
   const hub = new StreamHub({ log: stores.events, clock, detachGraceMs: config.stream.detachGraceMs, retentionMs: config.stream.retentionMs, logger });
-  const interrupted = await hub.recoverOrphans(interruptedEvent);
-  for (const record of interrupted) if (record.kind === 'responses') await failStoredResponse(stores, record.id);
-  if (interrupted.length > 0) logger.warn({ streams: interrupted.length }, 'ended streams a previous process left open');
+  const recover = async () => {
+    const interrupted = await hub.recoverOrphans(interruptedEvent);
+    for (const record of interrupted) if (record.kind === 'responses') await failStoredResponse(stores, record.id);
+    if (interrupted.length > 0) logger.warn({ streams: interrupted.length }, 'ended streams whose producer died');
+  };
+  await recover().catch((err: unknown) => logger.warn({ err }, 'stream recovery failed'));
+  // A shared log: any replica ends a dead producer's streams within its lease (SPEC ST-14).
+  const leaseMs = stores.events.leaseMs;
+  const leaseSweeper = leaseMs === undefined ? undefined : setInterval(() => void recover().catch((err: unknown) => logger.warn({ err }, 'stream recovery failed')), Math.max(100, leaseMs / 2));
+  leaseSweeper?.unref();
   const sweeper = setInterval(() => {
     const now = clock.now();
     Promise.all([stores.events.purgeExpired(now), stores.responses.purgeExpiredResponses(now)]).catch((err: unknown) => logger.warn({ err }, 'stream sweep failed'));
@@ -150,6 +164,7 @@ async function startStreams(stores: Stores, config: Config, clock: Clock, logger
     hub,
     async stop() {
       clearInterval(sweeper);
+      clearInterval(leaseSweeper);
       await hub.close();
     },
   };
@@ -168,7 +183,9 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const dataDir = resolve(config.server.dataDir);
   mkdirSync(dataDir, { recursive: true });
 
-  const stores = await openStores(config, { dataDir });
+  // Loaded only when configured: a single process never loads the Redis client (SPEC CS-1).
+  const shared = config.shared.redis === undefined ? undefined : await (await import('../shared/shared-state.js')).openSharedState(config, logger);
+  const stores = await openStores(config, { dataDir, shared });
   const keys = createKeyService({ store: stores.keys, pepper: loadOrCreatePepper(dataDir, env), clock });
   const bootstrapKeys = await keys.bootstrap(env);
   const ledger = new LedgerWriter(stores.ledger, { onError: (err) => logger.error({ err }, 'ledger flush failed; will retry') });
@@ -176,7 +193,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const observability = await GatewayObservability.create(env);
   const resilience = createResilience(config.routes.defaults.breaker, clock, undefined, observability.resilienceHooks);
   const resolver = createRouteResolver(config, registry, resilience.createPolicy);
-  const tenancy = await createTenancy({ config, stores, clock, logger });
+  const tenancy = await createTenancy({ config, stores, clock, logger, limits: shared?.limits });
   const routing = createRouting({
     config,
     resolver,
@@ -206,7 +223,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     clock,
     metrics,
     handleMetrics: createMetricsHandler(observability.registry),
-    readiness: () => storeReadiness(stores),
+    readiness: () => storeReadiness(stores, shared, config),
   });
   observability.watch({
     breakers: () => resilience.breakers.snapshot(),
@@ -250,6 +267,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
         await observability.close();
         await registry.close();
         await stores.close();
+        await shared?.close();
         accessLog.flush();
         logger.flush();
       })();

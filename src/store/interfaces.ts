@@ -326,6 +326,17 @@ export interface EventLog {
   deleteStream(id: string): Promise<boolean>;
   /** Deletes streams (and their events) expired at `now`; returns how many. */
   purgeExpired(now: number): Promise<number>;
+  /**
+   * Shared logs only (replicas, SPEC ST-14): producers hold a lease this long, so an `active`
+   * stream may belong to a live producer elsewhere. Absent for a single process's log.
+   */
+  readonly leaseMs?: number | undefined;
+  /** Shared logs: takes over a stream whose producer's lease lapsed; true for exactly one caller. */
+  claimOrphan?(id: string): Promise<boolean>;
+  /** Shared logs: waits (briefly) for events of a stream produced elsewhere, marking it watched. */
+  follow?(id: string, signal: AbortSignal): Promise<void>;
+  /** Shared logs: whether a reader on another replica follows the stream (it must not be cancelled as unwatched). */
+  watchedElsewhere?(id: string): Promise<boolean>;
 }
 
 /** A stored OpenAI Responses object (SPEC API-4, SEC-5). */

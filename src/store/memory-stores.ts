@@ -128,7 +128,7 @@ function createMemoryMetaStore(): MetaStore {
   };
 }
 
-function createMemoryIdempotencyStore(): IdempotencyStore {
+export function createMemoryIdempotencyStore(): IdempotencyStore {
   const rows = new Map<string, IdempotencyRecord>();
   // JSON of the pair, so no scope or key can forge another pair's id.
   const rowId = (scope: string, key: string) => JSON.stringify([scope, key]);

@@ -1,3 +1,4 @@
+import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js';
 
@@ -46,7 +47,7 @@ export class SchemaTooNewError extends Error {
 /** The bundled migrations of a dialect, oldest first. */
 export function migrationsFor(dialect: SqlDialect): readonly Migration[] {
   if (dialect === 'sqlite') return SQLITE_MIGRATIONS;
-  throw new Error('postgres migrations arrive with the scale-out work; use sqlite');
+  return POSTGRES_MIGRATIONS;
 }
 
 /** The migrations still to apply over `current`; throws {@link SchemaTooNewError} when the database is ahead. */
@@ -91,7 +92,13 @@ export function migrateSqliteDatabase(
 /** Applies pending migrations to a database and closes it: the body of `breakwater migrate`. */
 export async function migrate(target: MigrationTarget): Promise<MigrationResult> {
   if (target.dialect === 'postgres') {
-    throw new Error('postgres store arrives with the scale-out work; use sqlite');
+    const { openPostgresDatabase, migratePostgres } = await import('./postgres-database.js');
+    const db = openPostgresDatabase(target.url);
+    try {
+      return await migratePostgres(db);
+    } finally {
+      await db.pool.end();
+    }
   }
   const db = openSqliteDatabase(target.path);
   try {

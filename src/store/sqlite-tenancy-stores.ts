@@ -2,7 +2,7 @@ import type { AuditEntry, PrincipalRecord, PrincipalStore, UsageQuery, UsageRow 
 import type { SqliteDatabase } from './sqlite-database.js';
 import { compareUsageRows, usageSqlExpression } from './usage-query.js';
 
-interface PrincipalRow {
+export interface PrincipalRow {
   id: string;
   kind: PrincipalRecord['kind'];
   name: string;
@@ -13,7 +13,7 @@ interface PrincipalRow {
   updated_at: number;
 }
 
-interface AuditRow {
+export interface AuditRow {
   at: number;
   actor: string;
   action: string;
@@ -21,7 +21,7 @@ interface AuditRow {
   detail: string | null;
 }
 
-function rowToPrincipal(row: PrincipalRow): PrincipalRecord {
+export function rowToPrincipal(row: PrincipalRow): PrincipalRecord {
   const record: PrincipalRecord = {
     id: row.id,
     kind: row.kind,
@@ -35,7 +35,7 @@ function rowToPrincipal(row: PrincipalRow): PrincipalRecord {
   return record;
 }
 
-function rowToAudit(row: AuditRow): AuditEntry {
+export function rowToAudit(row: AuditRow): AuditEntry {
   const entry: AuditEntry = { at: row.at, actor: row.actor, action: row.action, target: row.target };
   if (row.detail !== null) entry.detail = JSON.parse(row.detail) as Record<string, unknown>;
   return entry;
@@ -86,7 +86,7 @@ export function createSqlitePrincipalStore(db: SqliteDatabase): PrincipalStore {
   };
 }
 
-interface UsageSqlRow {
+export interface UsageSqlRow {
   requests: number;
   errors: number;
   input_tokens: number;

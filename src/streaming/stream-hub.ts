@@ -129,14 +129,23 @@ export class StreamHub {
   }
 
   /** Counts a subscriber out; the last one leaving starts the grace unless the stream is kept. */
-  detach(live: LiveStream, keepWhenDetached = false): void {
-    live.subscribers = Math.max(0, live.subscribers - 1);
+  detach(live: LiveStream, keepWhenDetached = false, regrace = false): void {
+    // `regrace`: a reader on another replica still follows; wait another grace without counting anyone out.
+    if (!regrace) live.subscribers = Math.max(0, live.subscribers - 1);
     if (live.subscribers > 0 || live.status !== 'active' || keepWhenDetached || this.graceTimers.has(live.id)) return;
     const cancel = startTimer(this.options.clock, this.options.detachGraceMs, () => {
       this.graceTimers.delete(live.id);
-      if (live.subscribers === 0) this.cancel(live.id, 'nobody reattached to the stream within the detach grace period');
+      if (live.subscribers === 0) void this.graceExpired(live);
     });
     this.graceTimers.set(live.id, cancel);
+  }
+
+  /** Cancels an unwatched stream, unless a reader on another replica follows it (then waits another grace). */
+  private async graceExpired(live: LiveStream): Promise<void> {
+    const watched = await this.options.log.watchedElsewhere?.(live.id).catch(() => false);
+    if (live.subscribers > 0) return;
+    if (watched) this.detach(live, false, true);
+    else this.cancel(live.id, 'nobody reattached to the stream within the detach grace period');
   }
 
   /** Stops a live stream at its next part; the partial output stays in the log. False if not live here. */
@@ -160,6 +169,8 @@ export class StreamHub {
     const recovered: StreamRecord[] = [];
     for (const record of await log.listActive()) {
       if (this.live.has(record.id)) continue;
+      // A shared log: the stream may have a live producer on another replica.
+      if (log.claimOrphan && !(await log.claimOrphan(record.id))) continue;
       let last = -1;
       for (let page = await log.read(record.id, -1, 1000); page.length > 0; page = await log.read(record.id, last, 1000)) last = page[page.length - 1]!.seq;
       const event = terminal(record, last + 1);

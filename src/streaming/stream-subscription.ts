@@ -52,6 +52,7 @@ export async function subscribe(hub: StreamHub, id: string, after: number, sink:
   const live = hub.get(id);
   if (live && !options.alreadyAttached) hub.attach(live);
   let cursor = after;
+  let finalRead = false;
   try {
     if (options.prelude?.length) sink.write(frames(options.prelude));
     for (;;) {
@@ -67,7 +68,16 @@ export async function subscribe(hub: StreamHub, id: string, after: number, sink:
         // A live stream publishes its terminal event before finishing, so an empty tail means done.
         if (live) return 'ended';
         const record = await log.getStream(id);
-        return record?.status === 'active' ? 'interrupted' : 'ended';
+        if (record?.status !== 'active') {
+          // Events may have landed between the read and the status: one last read before ending.
+          if (finalRead) return 'ended';
+          finalRead = true;
+          continue;
+        }
+        // Produced on another replica (shared log): follow it; its lease ends it if that replica dies (SPEC ST-14).
+        if (!log.follow) return 'interrupted';
+        await log.follow(id, sink.signal);
+        continue;
       }
       await live.changed(sink.signal);
     }

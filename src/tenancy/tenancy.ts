@@ -46,9 +46,10 @@ async function seedSpendFromLedger(stores: Stores, limits: LimitStore, admission
 }
 
 /** Builds tenancy for one process: memory limits, cached principal chains, lanes and alerts. */
-export async function createTenancy(options: { config: Config; stores: Stores; clock: Clock; logger: Logger }): Promise<Tenancy> {
+export async function createTenancy(options: { config: Config; stores: Stores; clock: Clock; logger: Logger; limits?: LimitStore | undefined }): Promise<Tenancy> {
   const { config, stores, clock, logger } = options;
-  const limits = new MemoryLimitStore();
+  // The shared (Redis) store when replicas share limits; else in process.
+  const limits = options.limits ?? new MemoryLimitStore();
   const directory = new PrincipalDirectory(stores.principals, clock, { ttlMs: config.tenancy.cacheTtlMs, softThreshold: config.tenancy.softThreshold });
   const lanes = new LaneGate(config.lanes, clock);
   const admission = new Admission({
