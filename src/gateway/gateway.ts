@@ -3,7 +3,7 @@ import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import { executeGenerate, executeStream, type AttemptRecord, type PipelineContext, type Verdict } from '../core/pipeline.js';
 import type { CanonicalRequest, CanonicalResponse, Dialect, EmbeddingRequest, EmbeddingResponse, StreamPart, Usage } from '../core/types.js';
 import { ZERO_USAGE } from '../core/types.js';
-import type { KeyRecord } from '../store/interfaces.js';
+import type { KeyRecord, RequestRecord } from '../store/interfaces.js';
 import type { LedgerWriter } from './ledger-writer.js';
 import { buildRequestRecord, ledgerStatus, type RequestOutcome } from './request-ledger.js';
 import type { PricedCandidate, ResolvedRoute, RouteResolver } from './route-resolver.js';
@@ -28,6 +28,8 @@ export interface RequestContext {
   endUser?: string | undefined;
   /** `x-breakwater-timeout-ms`: may shorten the route's deadline, never lengthen it. */
   timeoutMs?: number | undefined;
+  /** Sees the ledger record as it is queued (a run step keeps its usage and cost). */
+  onRecord?: ((record: RequestRecord) => void) | undefined;
 }
 
 /** A completed non-streaming request. */
@@ -193,6 +195,8 @@ export class Gateway {
   }
 
   private record(ctx: RequestContext, outcome: RequestOutcome): void {
-    this.deps.ledger.record(buildRequestRecord(ctx, outcome));
+    const record = buildRequestRecord(ctx, outcome);
+    ctx.onRecord?.(record);
+    this.deps.ledger.record(record);
   }
 }

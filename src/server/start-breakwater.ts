@@ -20,6 +20,9 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { registerRoutes, type ReadinessReport } from './routes.js';
 import { StreamHub } from '../streaming/stream-hub.js';
 import { failStoredResponse, interruptedEvent } from './stream-terminals.js';
+import type { AgentDefinition } from '../runs/define-agent.js';
+import { startRunRuntime, type RunRuntime } from '../runs/run-runtime.js';
+import { registerRunRoutes } from './run-routes.js';
 
 /** How to start a gateway in this process. */
 export interface StartOptions {
@@ -30,6 +33,8 @@ export interface StartOptions {
   overrides?: ConfigOverrides;
   logger?: Logger;
   clock?: Clock;
+  /** Agents to host in this process, instead of the `runs.agents` module. */
+  agents?: readonly AgentDefinition[];
 }
 
 /** A started gateway. */
@@ -45,6 +50,8 @@ export interface RunningBreakwater {
   providers: ProviderRegistry;
   /** Resumable streams produced by this process. */
   streams: StreamHub;
+  /** Durable runs: the service behind /v1/runs and, with agents, this process's worker. */
+  runs: RunRuntime;
   /** Keys created on first start, to print once; empty on later starts. */
   bootstrapKeys: { adminKey?: string | undefined; virtualKey?: string | undefined };
   /** Drains requests (up to `server.drainMs`), flushes the ledger and closes stores. */
@@ -167,6 +174,8 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     clock,
     readiness: () => storeReadiness(stores),
   });
+  const runs = await startRunRuntime({ stores, hub: streams.hub, gateway: () => gateway, clock, config, logger, agents: options.agents });
+  registerRunRoutes(http, { authenticate: (key) => keys.authenticate(key), runs: runs.service, hub: streams.hub, maxBodyBytes: config.server.maxBodyBytes, heartbeatMs: config.stream.heartbeatMs, subscriberQueueEvents: config.stream.subscriberQueueEvents, pollMs: config.runs.pollMs });
   registerAdminRoutes(http, { authenticate: (key) => keys.authenticate(key), breakers: () => resilience.breakers });
   const address = await http.listen(config.server.port, config.server.host);
   discoverModels(config, registry, resolver, logger);
@@ -184,11 +193,13 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     resilience,
     providers: registry,
     streams: streams.hub,
+    runs,
     bootstrapKeys,
     close() {
       closing ??= (async () => {
         idempotency.stop();
         await http.drain(config.server.drainMs);
+        await runs.stop();
         await streams.stop();
         await ledger.close();
         await registry.close();

@@ -14,6 +14,7 @@ import {
 } from './interfaces.js';
 import { migrateSqliteDatabase } from './migrator.js';
 import { createSqliteEventLog, createSqliteResponseStore } from './sqlite-event-log.js';
+import { createSqliteRunStore } from './sqlite-run-store.js';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js';
 
 interface KeyRow {
@@ -347,6 +348,7 @@ export function openSqliteStores(options: { path: string }): Stores {
     idempotency: createSqliteIdempotencyStore(db),
     events: createSqliteEventLog(db),
     responses: createSqliteResponseStore(db),
+    runs: createSqliteRunStore(db),
     async ping() {
       ping.get();
     },

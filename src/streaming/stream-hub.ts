@@ -117,7 +117,33 @@ export class StreamHub {
   /** Counts a subscriber out; the last one leaving starts the grace unless the stream is kept. */
   detach(live: LiveStream, keepWhenDetached = false): void {
     live.subscribers = Math.max(0, live.subscribers - 1);
-    if (live.subscribers > 0 || live.status !== 'active' || keepWhenDetached || this.graceTimers.has(live.id)) return;
+    if (!keepWhenDetached) this.startGrace(live);
+  }
+
+  /**
+   * Serves a stream produced elsewhere in this process (a run's executor, which writes its own
+   * log) to subscribers here. Unless kept, nobody attached for the detach grace cancels it.
+   */
+  adopt(live: LiveStream, keepWhenDetached: boolean): void {
+    this.live.set(live.id, live);
+    if (!keepWhenDetached) this.startGrace(live);
+  }
+
+  /** Stops serving an adopted stream; its subscribers go on following the log. */
+  release(live: LiveStream, status: StreamStatus): void {
+    if (this.live.get(live.id) === live) this.live.delete(live.id);
+    this.graceTimers.get(live.id)?.();
+    this.graceTimers.delete(live.id);
+    live.finish(status);
+  }
+
+  /** The hub's clock, for subscribers that poll. */
+  get clock(): Clock {
+    return this.options.clock;
+  }
+
+  private startGrace(live: LiveStream): void {
+    if (live.subscribers > 0 || live.status !== 'active' || this.graceTimers.has(live.id)) return;
     const cancel = startTimer(this.options.clock, this.options.detachGraceMs, () => {
       this.graceTimers.delete(live.id);
       if (live.subscribers === 0) this.cancel(live.id, 'nobody reattached to the stream within the detach grace period');
@@ -145,7 +171,8 @@ export class StreamHub {
     const log = this.options.log;
     const recovered: StreamRecord[] = [];
     for (const record of await log.listActive()) {
-      if (this.live.has(record.id)) continue;
+      // A run's stream stays open across owners: the worker that resumes the run continues it.
+      if (this.live.has(record.id) || record.kind === 'run') continue;
       let last = -1;
       for (let page = await log.read(record.id, -1, 1000); page.length > 0; page = await log.read(record.id, last, 1000)) last = page[page.length - 1]!.seq;
       const event = terminal(record, last + 1);
