@@ -6,6 +6,7 @@ interface StartCommandOptions extends CommonOptions {
   port?: string;
   host?: string;
   json?: boolean;
+  agents?: string;
 }
 
 function printBanner(url: string, readyMs: number, keys: { adminKey?: string | undefined; virtualKey?: string | undefined }, json: boolean): void {
@@ -39,8 +40,10 @@ export function registerStartCommand(program: Command): void {
     .option('--host <host>', 'address to bind')
     .option('--data-dir <dir>', 'where state lives (default .breakwater)')
     .option('--json', 'print the ready event as JSON on stdout')
+    .option('--agents <module>', 'host workers for the agents this module exports')
     .action(async (options: StartCommandOptions) => {
       const overrides = configOverridesFrom(options);
+      if (options.agents !== undefined) overrides.runs = { agents: options.agents };
       if (options.port !== undefined) (overrides.server ??= {}).port = Number(options.port);
       if (options.host !== undefined) (overrides.server ??= {}).host = options.host;
       // Loaded here, not at the top, so other commands never load the server.
