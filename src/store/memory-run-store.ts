@@ -27,7 +27,7 @@ export function createMemoryRunStore(log: EventLog): RunStore {
   };
   const held = (lease: RunLease, now: number): MemoryRun | undefined => {
     const run = runs.get(lease.runId);
-    if (!run || run.record.epoch !== lease.epoch) return undefined;
+    if (!run || run.record.epoch !== lease.epoch || run.record.status !== 'running') return undefined;
     run.record.updatedAt = now;
     return run;
   };

@@ -148,7 +148,7 @@ export function createSqliteRunStore(db: SqliteDatabase): RunStore {
   const byIdempotency = db.prepare<[string, string], RunRow>('SELECT * FROM runs WHERE tenant = ? AND idempotency_key = ?');
   const listAll = db.prepare<[string, number], RunRow>('SELECT * FROM runs WHERE tenant = ? ORDER BY created_at DESC, id DESC LIMIT ?');
   const listByStatus = db.prepare<[string, string, number], RunRow>('SELECT * FROM runs WHERE tenant = ? AND status = ? ORDER BY created_at DESC, id DESC LIMIT ?');
-  const checkEpoch = db.prepare<[number, string, number]>('UPDATE runs SET updated_at = ? WHERE id = ? AND epoch = ?');
+  const checkEpoch = db.prepare<[number, string, number]>("UPDATE runs SET updated_at = ? WHERE id = ? AND epoch = ? AND status = 'running'");
   const renew = db.prepare<[number, number, string, number, string], { cancel_requested: number }>(
     "UPDATE runs SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND epoch = ? AND owner = ? AND status = 'running' RETURNING cancel_requested",
   );
