@@ -75,7 +75,11 @@ export function runView(run: RunRecord): Record<string, unknown> {
  * answered exactly like one that does not exist (SPEC SEC-3).
  */
 export class RunService {
-  constructor(private readonly deps: RunServiceDeps) {}
+  constructor(private readonly deps: RunServiceDeps) {
+    // Compile hosted agents' input schemas off the request path, so the first create stays fast.
+    const schemas = deps.agents?.descriptors().flatMap((agent) => (agent.inputSchema ? [agent.inputSchema as JsonObject] : [])) ?? [];
+    if (schemas.length > 0) setImmediate(() => schemas.forEach((schema) => sharedJsonSchemaCache.get(schema)));
+  }
 
   /** The agent as this process knows it, or as a worker registered it. */
   async describeAgent(name: string): Promise<AgentDescriptor> {
