@@ -83,7 +83,7 @@ export class RunExecution {
     const [lastSeq, steps] = await Promise.all([store.lastEventSeq(this.run.id), store.listSteps(this.run.id)]);
     this.live.lastSeq = lastSeq;
     const log = new RunEventLog(store, this.lease, this.live, clock, lastSeq + 1, () => this.stop('lost'));
-    hub.adopt(this.live, this.agent.onDetach !== 'cancel');
+    hub.adopt(this.live, this.agent.onDetach !== 'cancel', settings.detachGraceMs);
     this.armHeartbeat();
     const engine = new StepEngine({
       store,

@@ -66,6 +66,8 @@ const cancelledError = (why: string) => new BreakwaterError('cancelled', why, { 
 export class StreamHub {
   private readonly live = new Map<string, LiveStream>();
   private readonly graceTimers = new Map<string, CancelTimer>();
+  /** Grace periods of adopted streams that have their own (runs: `runs.detachGraceMs`). */
+  private readonly graceMs = new Map<string, number>();
   private readonly writer: EventLogWriter;
 
   constructor(private readonly options: StreamHubOptions) {
@@ -124,14 +126,18 @@ export class StreamHub {
    * Serves a stream produced elsewhere in this process (a run's executor, which writes its own
    * log) to subscribers here. Unless kept, nobody attached for the detach grace cancels it.
    */
-  adopt(live: LiveStream, keepWhenDetached: boolean): void {
+  adopt(live: LiveStream, keepWhenDetached: boolean, graceMs = this.options.detachGraceMs): void {
     this.live.set(live.id, live);
+    this.graceMs.set(live.id, graceMs);
     if (!keepWhenDetached) this.startGrace(live);
   }
 
   /** Stops serving an adopted stream; its subscribers go on following the log. */
   release(live: LiveStream, status: StreamStatus): void {
-    if (this.live.get(live.id) === live) this.live.delete(live.id);
+    if (this.live.get(live.id) === live) {
+      this.live.delete(live.id);
+      this.graceMs.delete(live.id);
+    }
     this.graceTimers.get(live.id)?.();
     this.graceTimers.delete(live.id);
     live.finish(status);
@@ -144,7 +150,7 @@ export class StreamHub {
 
   private startGrace(live: LiveStream): void {
     if (live.subscribers > 0 || live.status !== 'active' || this.graceTimers.has(live.id)) return;
-    const cancel = startTimer(this.options.clock, this.options.detachGraceMs, () => {
+    const cancel = startTimer(this.options.clock, this.graceMs.get(live.id) ?? this.options.detachGraceMs, () => {
       this.graceTimers.delete(live.id);
       if (live.subscribers === 0) this.cancel(live.id, 'nobody reattached to the stream within the detach grace period');
     });
