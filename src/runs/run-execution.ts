@@ -54,6 +54,8 @@ export class RunExecution {
   private heartbeat: CancelTimer | undefined;
   private stall: CancelTimer | undefined;
   private readonly partial: { step?: string; text: string } = { text: '' };
+  /** Set once the agent returned or threw: no timer may be armed after it. */
+  private finished = false;
 
   constructor(
     private readonly deps: ExecutionDeps,
@@ -117,9 +119,13 @@ export class RunExecution {
     } catch (error) {
       outcome = { ok: false, error };
     }
+    this.finished = true;
     this.heartbeat?.();
     this.stall?.();
     await this.settle(log, outcome);
+    // A renewal or publish in flight may have re-armed a timer meanwhile.
+    this.heartbeat?.();
+    this.stall?.();
     hub.release(this.live, this.stopReason ? STREAM_STATUS[this.stopReason] : 'completed');
   }
 
@@ -161,6 +167,7 @@ export class RunExecution {
   }
 
   private armHeartbeat(): void {
+    if (this.finished) return;
     const { store, clock, settings } = this.deps;
     this.heartbeat = startTimer(clock, settings.heartbeatMs, () => {
       if (this.stopReason) return;
@@ -181,6 +188,7 @@ export class RunExecution {
   /** `run.stalled` after `stallMs` without an event (SPEC ST-7). */
   private armStall(log: RunEventLog): void {
     this.stall?.();
+    if (this.finished) return;
     const { clock, settings } = this.deps;
     this.stall = startTimer(clock, settings.stallMs, () => {
       if (this.stopReason) return;
