@@ -5,11 +5,13 @@ import { registerConfigCommand } from './config-command.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { registerKeysCommand } from './keys-command.js';
 import { registerRouteCommand } from './route-command.js';
+import { registerRunsCommand } from './runs-command.js';
 import { registerSimCommand } from './sim-command.js';
 import { registerStartCommand } from './start-command.js';
 import { registerTenantsCommand } from './tenants-command.js';
 import { registerTopCommand } from './top-command.js';
 import { registerUsageCommand } from './usage-command.js';
+import { registerWorkerCommand } from './worker-command.js';
 
 const program = new Command('breakwater')
   .description('An LLM gateway, durable agent runtime and simulation sandbox')
@@ -27,6 +29,8 @@ registerDoctorCommand(program);
 registerConfigCommand(program);
 registerRouteCommand(program);
 registerTopCommand(program);
+registerWorkerCommand(program);
+registerRunsCommand(program);
 
 function fail(error: unknown): never {
   if (error instanceof ConfigError) {

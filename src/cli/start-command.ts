@@ -7,6 +7,7 @@ interface StartCommandOptions extends CommonOptions {
   host?: string;
   json?: boolean;
   workers?: string;
+  agents?: string;
 }
 
 function printBanner(url: string, readyMs: number, keys: { adminKey?: string | undefined; virtualKey?: string | undefined }, json: boolean): void {
@@ -41,8 +42,10 @@ export function registerStartCommand(program: Command): void {
     .option('--data-dir <dir>', 'where state lives (default .breakwater)')
     .option('--json', 'print the ready event as JSON on stdout')
     .option('--workers <n>', 'processes sharing the port (node:cluster); more than one needs shared.redis')
+    .option('--agents <module>', 'host workers for the agents this module exports')
     .action(async (options: StartCommandOptions) => {
       const overrides = configOverridesFrom(options);
+      if (options.agents !== undefined) overrides.runs = { agents: options.agents };
       if (options.port !== undefined) (overrides.server ??= {}).port = Number(options.port);
       if (options.host !== undefined) (overrides.server ??= {}).host = options.host;
       const workers = options.workers === undefined ? 1 : Number(options.workers);

@@ -328,7 +328,26 @@ export const configSchema = z
       .prefault({}),
     tenancy: tenancySchema,
     lanes: lanesSchema,
-    runs: z.unknown().optional(),
+    runs: z
+      .object({
+        /** A run owner that stops renewing for this long loses it to another worker (SPEC LR-6). */
+        leaseMs: positiveInt.default(30_000),
+        heartbeatMs: positiveInt.default(10_000),
+        /** How often a worker looks for runnable runs and cancel requests. */
+        pollMs: positiveInt.default(250),
+        /** A `cancel`-policy run with no subscriber for this long is cancelled (SPEC ST-3). */
+        detachGraceMs: positiveInt.default(60_000),
+        /** A larger step output fails the step with `payload_too_large` (SPEC LR-14). */
+        stepOutputMaxBytes: positiveInt.default(1024 * 1024),
+        /** `run.stalled` after this long without an event (SPEC ST-7). */
+        stallMs: positiveInt.default(120_000),
+        /** Runs one worker executes at once. */
+        concurrency: positiveInt.default(16),
+        /** A module exporting agents, loaded by `breakwater start` and `breakwater worker` (SPEC LR-10). */
+        agents: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     alerts: z.unknown().optional(),
   })
   .strict();

@@ -8,20 +8,34 @@ export const ERROR_CODES = Object.freeze({
   model_not_allowed: { status: 403, retryable: false },
   permission_denied: { status: 403, retryable: false },
   model_not_found: { status: 404, retryable: false },
+  /** `POST /v1/runs` named an agent no worker registered. */
+  agent_not_found: { status: 404, retryable: false },
   not_found: { status: 404, retryable: false },
   method_not_allowed: { status: 405, retryable: false },
   idempotency_conflict: { status: 409, retryable: false },
+  /** A cancel or signal for a run that already ended. */
+  run_finished: { status: 409, retryable: false },
+  /** An approval for a run that is not waiting for it. */
+  run_not_waiting: { status: 409, retryable: false },
+  /** A run crossed one of its bounds: steps, wall clock, tokens or cost (SPEC LR-5). */
+  run_limit_exceeded: { status: 422, retryable: false },
   cursor_expired: { status: 410, retryable: false },
   request_too_large: { status: 413, retryable: false },
+  /** A step output (or tool result) over `runs.stepOutputMaxBytes` (SPEC LR-14). */
+  payload_too_large: { status: 413, retryable: false },
   unsupported_media_type: { status: 415, retryable: false },
   rate_limited: { status: 429, retryable: true },
   queue_timeout: { status: 429, retryable: true },
   internal_error: { status: 500, retryable: false },
+  /** A resumed run's step has another name than the journal recorded at its position (SPEC LR-9). */
+  workflow_diverged: { status: 500, retryable: false },
   upstream_error: { status: 502, retryable: true },
   semantic_validation_failed: { status: 502, retryable: false },
   upstream_unavailable: { status: 503, retryable: true },
   overloaded: { status: 503, retryable: true },
   upstream_timeout: { status: 504, retryable: true },
+  /** A run step outlived its `timeoutMs`. */
+  step_timeout: { status: 504, retryable: true },
   /** An explicit cancel or an abandoned resumable stream; 499 as proxies log a client-closed request. */
   cancelled: { status: 499, retryable: false },
 } as const);

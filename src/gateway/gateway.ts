@@ -3,7 +3,7 @@ import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import { executeGenerate, executeStream, type AttemptRecord, type PipelineContext, type Verdict } from '../core/pipeline.js';
 import type { CanonicalRequest, CanonicalResponse, Dialect, EmbeddingRequest, EmbeddingResponse, RateLimitInfo, StreamPart, Usage } from '../core/types.js';
 import { ZERO_USAGE } from '../core/types.js';
-import type { KeyRecord } from '../store/interfaces.js';
+import type { KeyRecord, RequestRecord } from '../store/interfaces.js';
 import type { LedgerWriter } from './ledger-writer.js';
 import { buildRequestRecord, ledgerStatus, type RequestOutcome } from './request-ledger.js';
 import type { PricedCandidate, ResolvedRoute, RouteResolver } from './route-resolver.js';
@@ -33,6 +33,8 @@ export interface RequestContext {
   timeoutMs?: number | undefined;
   /** `x-breakwater-priority`: the lane, overriding the key's (SPEC MT-4). */
   priority?: string | undefined;
+  /** Sees the ledger record as it is queued (a run step keeps its usage and cost). */
+  onRecord?: ((record: RequestRecord) => void) | undefined;
 }
 
 /** A completed non-streaming request. */
@@ -250,6 +252,7 @@ export class Gateway {
   private record(ctx: RequestContext, outcome: RequestOutcome, rateLimit?: RateLimitInfo): void {
     const record = buildRequestRecord(ctx, outcome);
     this.deps.admission?.settle(ctx, record, rateLimit);
+    ctx.onRecord?.(record);
     this.deps.ledger.record(record);
     this.deps.observer?.end(ctx, record, outcome.attempts);
   }

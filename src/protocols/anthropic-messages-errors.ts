@@ -28,6 +28,13 @@ const ANTHROPIC_ERROR_TYPES: Readonly<Record<ErrorCode, string>> = Object.freeze
   overloaded: 'overloaded_error',
   upstream_timeout: 'timeout_error',
   cancelled: 'api_error',
+  payload_too_large: 'request_too_large',
+  run_finished: 'invalid_request_error',
+  run_not_waiting: 'invalid_request_error',
+  run_limit_exceeded: 'invalid_request_error',
+  agent_not_found: 'not_found_error',
+  workflow_diverged: 'api_error',
+  step_timeout: 'timeout_error',
 });
 
 /** The Anthropic `error.type` a client of `/v1/messages` sees for one of our error codes. */

@@ -13,6 +13,7 @@ const OPENAI_ERROR_TYPES: Readonly<Record<number, string>> = Object.freeze({
   410: 'invalid_request_error',
   413: 'invalid_request_error',
   415: 'invalid_request_error',
+  422: 'invalid_request_error',
   429: 'rate_limit_error',
 });
 

@@ -30,6 +30,9 @@ import type { StreamMetrics } from '../observability/stream-metrics.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { createMetricsHandler } from './metrics-route.js';
 import { failStoredResponse, interruptedEvent } from './stream-terminals.js';
+import type { AgentDefinition } from '../runs/define-agent.js';
+import { startRunRuntime, type RunRuntime } from '../runs/run-runtime.js';
+import { registerRunRoutes } from './run-routes.js';
 
 /** How to start a gateway in this process. */
 export interface StartOptions {
@@ -44,6 +47,8 @@ export interface StartOptions {
   random?: Random;
   /** Durable runs, for `breakwater_runs` and the dashboard's runs view. */
   runs?: RunsView;
+  /** Agents to host in this process, instead of the `runs.agents` module. */
+  agents?: readonly AgentDefinition[];
 }
 
 /** A started gateway. */
@@ -66,6 +71,8 @@ export interface RunningBreakwater {
   metrics: StreamMetrics;
   /** Request metrics, tracing and headline stats (SPEC M9). */
   observability: GatewayObservability;
+  /** Durable runs: the service behind /v1/runs and, with agents, this process's worker. */
+  runs: RunRuntime;
   /** Keys created on first start, to print once; empty on later starts. */
   bootstrapKeys: { adminKey?: string | undefined; virtualKey?: string | undefined };
   /** Drains requests (up to `server.drainMs`), flushes the ledger and closes stores. */
@@ -225,6 +232,8 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     handleMetrics: createMetricsHandler(observability.registry),
     readiness: () => storeReadiness(stores, shared, config),
   });
+  const runs = await startRunRuntime({ stores, hub: streams.hub, gateway: () => gateway, clock, config, logger, agents: options.agents });
+  registerRunRoutes(http, { authenticate, runs: runs.service, hub: streams.hub, maxBodyBytes: config.server.maxBodyBytes, heartbeatMs: config.stream.heartbeatMs, subscriberQueueEvents: config.stream.subscriberQueueEvents, pollMs: config.runs.pollMs });
   observability.watch({
     breakers: () => resilience.breakers.snapshot(),
     ledgerBacklog: () => ledger.backlog,
@@ -257,11 +266,13 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     streams: streams.hub,
     metrics,
     observability,
+    runs,
     bootstrapKeys,
     close() {
       closing ??= (async () => {
         idempotency.stop();
         await http.drain(config.server.drainMs);
+        await runs.stop();
         await streams.stop();
         await ledger.close();
         await observability.close();

@@ -292,7 +292,7 @@ export interface StreamRecord {
   id: string;
   /** The tenant that created it: only it may read or cancel (SPEC SEC-3). */
   tenant: string;
-  kind: 'chat' | 'responses';
+  kind: 'chat' | 'responses' | 'run';
   status: StreamStatus;
   createdAt: number;
   endedAt?: number | undefined;
@@ -360,6 +360,208 @@ export interface ResponseStore {
   purgeExpiredResponses(now: number): Promise<number>;
 }
 
+/** Where a run stands (SPEC LR-1); the last three are terminal. */
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A durable agent run (SPEC M7). JSON fields are stored as text so every backend keeps them verbatim. */
+export interface RunRecord {
+  /** `run_…`; also the id of the run's event stream. */
+  id: string;
+  tenant: string;
+  /** The creator's key: the run acts with its rights (SPEC LR-16). */
+  keyId: string;
+  agent: string;
+  /** JSON. */
+  input: string;
+  status: RunStatus;
+  idempotencyKey?: string | undefined;
+  /** The request that created the run: the root of every LLM call it makes. */
+  requestId: string;
+  /** JSON of the run's bounds. */
+  limits: string;
+  createdAt: number;
+  updatedAt: number;
+  startedAt?: number | undefined;
+  endedAt?: number | undefined;
+  /** The fencing token: bumped by every claim; owners' writes are conditional on it. */
+  epoch: number;
+  owner?: string | undefined;
+  leaseExpiresAt?: number | undefined;
+  /** When a parked run becomes runnable again (timer due or signal delivered). */
+  wakeAt?: number | undefined;
+  /** JSON of the wait the run is parked on. */
+  waiter?: string | undefined;
+  /** The signal name the parked run waits for, if any. */
+  waitSignal?: string | undefined;
+  cancelRequested: boolean;
+  steps: number;
+  inputTokens: number;
+  outputTokens: number;
+  costMicros: number;
+  /** JSON of the agent's return value. */
+  result?: string | undefined;
+  /** JSON `{code, message, reason?}`. */
+  error?: string | undefined;
+}
+
+/** The owner's proof of ownership: every owner write names it and fails once the epoch moved on. */
+export interface RunLease {
+  runId: string;
+  epoch: number;
+  owner: string;
+}
+
+/** One committed step of a run's journal (SPEC LR-2). */
+export interface StepRecord {
+  runId: string;
+  /** The step's position in the agent's call order (`3`, `5.1.0` inside a parallel branch). */
+  slot: string;
+  /** Commit order within the run. */
+  seq: number;
+  /** The step key: `slot:name` unless the agent gave one; tool idempotency keys derive from it. */
+  key: string;
+  name: string;
+  kind: 'step' | 'llm' | 'tool' | 'wait';
+  status: 'completed' | 'failed';
+  /** JSON of the output, absent when the step returned nothing. */
+  output?: string | undefined;
+  /** JSON `{code, message}` of a step that failed for good. */
+  error?: string | undefined;
+  attempts: number;
+  startedAt: number;
+  endedAt: number;
+  epoch: number;
+}
+
+/** A tool call that committed: the effect ledger (SPEC LR-4). */
+export interface EffectRecord {
+  runId: string;
+  stepKey: string;
+  tool: string;
+  idempotencyKey: string;
+  /** JSON. */
+  args: string;
+  /** JSON. */
+  result?: string | undefined;
+  at: number;
+}
+
+/** A signal or approval decision sent to a run. */
+export interface RunSignal {
+  runId: string;
+  name: string;
+  /** JSON. */
+  payload: string;
+  at: number;
+  /** The step key that consumed it, once consumed. */
+  consumedBy?: string | undefined;
+}
+
+/** What one step commit writes, atomically and only under a current lease. */
+export interface StepCommit {
+  step: StepRecord;
+  effect?: EffectRecord | undefined;
+  usage?: { inputTokens: number; outputTokens: number; costMicros: number } | undefined;
+  /** Events appended in the same transaction (`step.completed`…), numbered by the owner. */
+  events: LoggedEvent[];
+}
+
+/** A wait step reached live: resolved by a pending signal or its deadline, or the run parks. */
+export interface WaitCommit {
+  /** The step to record if the wait resolves now; its output is set by the store. */
+  step: Omit<StepRecord, 'output' | 'status'>;
+  /** Signal that ends the wait (approvals are `approval:<id>`); none for a sleep. */
+  signal?: string | undefined;
+  /** When the wait times out; absent waits for the signal forever. */
+  deadline?: number | undefined;
+  /** JSON of the waiter, stored on the parked run. */
+  waiter: string;
+  /** Appended when the wait resolves now. */
+  resolvedEvents: LoggedEvent[];
+  /** Appended when the run parks (`run.waiting`, `approval.requested`). */
+  parkedEvents: LoggedEvent[];
+}
+
+/** How a wait step ended: the step output it committed, parked, or the lease was lost. */
+export type WaitOutcome = { kind: 'resolved'; output: string } | { kind: 'parked' } | { kind: 'lost' };
+
+/** How a run ends, written with its terminal events and the end of its event stream. */
+export interface RunEnd {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  result?: string | undefined;
+  error?: string | undefined;
+  events: LoggedEvent[];
+  /** When the run's events may be purged. */
+  eventsExpireAt: number;
+}
+
+/** What delivering a signal did. */
+export type SignalDelivery =
+  | { kind: 'delivered'; run: RunRecord }
+  | { kind: 'duplicate'; run: RunRecord; existing: RunSignal }
+  | { kind: 'finished'; run: RunRecord }
+  | { kind: 'not_waiting'; run: RunRecord }
+  | { kind: 'not_found' };
+
+/** An agent a worker hosts, as other processes may see it. */
+export interface AgentDescriptor {
+  name: string;
+  /** JSON Schema of the input, when the agent has one. */
+  inputSchema?: Record<string, unknown> | undefined;
+  onDetach: 'keep' | 'cancel';
+}
+
+/**
+ * Runs, steps, waiters, leases and effects (SPEC §2.4 RunStore). Every write an owner makes takes
+ * its {@link RunLease} and is conditional on the epoch in one transaction (SQL: `… WHERE id = ?
+ * AND epoch = ?`), so a stale owner's writes are rejected. `claimRun` is one atomic statement; on
+ * PostgreSQL it is `UPDATE runs … WHERE id = (SELECT id … FOR UPDATE SKIP LOCKED LIMIT 1)
+ * RETURNING *`, so concurrent claimers skip each other's rows instead of blocking.
+ */
+export interface RunStore {
+  /** Inserts a queued run, its event stream and first events; a tenant's repeated idempotency key returns the existing run. */
+  createRun(run: RunRecord, events: LoggedEvent[]): Promise<{ run: RunRecord; created: boolean }>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  /** A tenant's runs, newest first. */
+  listRuns(query: { tenant: string; status?: RunStatus | undefined; limit: number }): Promise<RunRecord[]>;
+  /**
+   * Claims one runnable run of `agents` (queued, lease expired, parked and due, or parked with a
+   * cancel request): sets the owner and lease, bumps the epoch, marks it running.
+   */
+  claimRun(query: { owner: string; agents: readonly string[]; now: number; leaseMs: number }): Promise<RunRecord | undefined>;
+  /** Extends the lease; `ok` false once another claim moved the epoch on. */
+  renewLease(lease: RunLease, now: number, leaseMs: number): Promise<{ ok: boolean; cancelRequested: boolean }>;
+  /** Gives a run back (shutdown) so another worker may claim it at once. */
+  releaseRun(lease: RunLease, now: number): Promise<void>;
+  /** The journal, in commit order. */
+  listSteps(runId: string): Promise<StepRecord[]>;
+  listEffects(runId: string): Promise<EffectRecord[]>;
+  /** Highest event sequence number of the run's stream, -1 when none. */
+  lastEventSeq(runId: string): Promise<number>;
+  /** Appends provisional events of many runs in one transaction, skipping stale leases; returns the run ids skipped. */
+  appendEvents(batch: ReadonlyArray<{ lease: RunLease; events: LoggedEvent[] }>, now: number): Promise<string[]>;
+  /** Commits a step (with its effect, usage and events); false when the lease is stale. */
+  commitStep(lease: RunLease, commit: StepCommit, now: number): Promise<boolean>;
+  /** Resolves a wait from a pending signal or its deadline, or parks the run and frees its lease, atomically. */
+  commitWait(lease: RunLease, wait: WaitCommit, now: number): Promise<WaitOutcome>;
+  /** Ends the run and its event stream; false when the lease is stale. */
+  finishRun(lease: RunLease, end: RunEnd, now: number): Promise<boolean>;
+  /** Flags a cancel (idempotent); a parked or queued run becomes claimable so a worker ends it. */
+  requestCancel(runId: string, now: number): Promise<RunRecord | undefined>;
+  /** Of `runIds`, those with a cancel request. */
+  cancelRequested(runIds: readonly string[]): Promise<string[]>;
+  /**
+   * Stores a signal and wakes the run if it is parked on it. `unique` refuses a second signal of
+   * the same name (approvals); `requireWaiting` refuses one the run is not parked on.
+   */
+  deliverSignal(signal: RunSignal, options: { unique?: boolean; requireWaiting?: boolean }): Promise<SignalDelivery>;
+  /** Records the agents a worker hosts. */
+  registerAgents(agents: readonly AgentDescriptor[], now: number): Promise<void>;
+  getAgent(name: string): Promise<AgentDescriptor | undefined>;
+  /** Deletes ended runs (steps, effects, signals) that ended before `before`; returns how many. */
+  pruneRuns(before: number): Promise<number>;
+}
+
 /** The stores one process uses. */
 export interface Stores {
   keys: KeyStore;
@@ -369,6 +571,7 @@ export interface Stores {
   idempotency: IdempotencyStore;
   events: EventLog;
   responses: ResponseStore;
+  runs: RunStore;
   /** A cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -14,6 +14,7 @@ import {
 } from './interfaces.js';
 import { createMemoryEventLog, createMemoryResponseStore } from './memory-event-log.js';
 import { aggregateUsage } from './usage-query.js';
+import { createMemoryRunStore } from './memory-run-store.js';
 
 // Records are copied in and out so a caller mutating what it got back cannot change the store,
 // which is what the SQLite store does by construction.
@@ -188,14 +189,16 @@ export function createMemoryIdempotencyStore(): IdempotencyStore {
 /** Stores that live in process memory: for tests and `store.kind: memory`. */
 export function createMemoryStores(): Stores {
   let closed = false;
+  const events = createMemoryEventLog();
   return {
     keys: createMemoryKeyStore(),
     principals: createMemoryPrincipalStore(),
     ledger: createMemoryLedgerStore(),
     meta: createMemoryMetaStore(),
     idempotency: createMemoryIdempotencyStore(),
-    events: createMemoryEventLog(),
+    events,
     responses: createMemoryResponseStore(),
+    runs: createMemoryRunStore(events),
     async ping() {
       if (closed) throw new Error('the memory store is closed');
     },

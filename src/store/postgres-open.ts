@@ -1,4 +1,5 @@
 import type { SharedState } from '../shared/shared-state.js';
+import { createUnsupportedRunStore } from './unsupported-run-store.js';
 import type { Stores } from './interfaces.js';
 import { createMemoryEventLog } from './memory-event-log.js';
 import { createMemoryIdempotencyStore } from './memory-stores.js';
@@ -15,6 +16,7 @@ import {
  * The PostgreSQL stores (SPEC STO-3), migrated before first use. Stream logs and idempotency keys
  * come from Redis when shared; without it (one process on PostgreSQL) they stay in this process.
  */
+// Durable runs on PostgreSQL (FOR UPDATE SKIP LOCKED claims) are not built yet: see unsupported-run-store.ts.
 export async function openPostgresStores(url: string, shared?: Pick<SharedState, 'events' | 'idempotency'>): Promise<Stores> {
   const db = openPostgresDatabase(url);
   try {
@@ -31,6 +33,7 @@ export async function openPostgresStores(url: string, shared?: Pick<SharedState,
     responses: createPostgresResponseStore(db),
     events: shared?.events ?? createMemoryEventLog(),
     idempotency: shared?.idempotency ?? createMemoryIdempotencyStore(),
+    runs: createUnsupportedRunStore(),
     async ping() {
       await db.pool.query('SELECT 1');
     },

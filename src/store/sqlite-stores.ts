@@ -14,6 +14,7 @@ import { migrateSqliteDatabase } from './migrator.js';
 import { KEY_COLUMNS, keyToRow, REQUEST_COLUMNS, requestValues, rowToKey, rowToRequest, type KeyRow, type RequestRow, type RequestValues } from './sql-rows.js';
 import { createSqliteEventLog, createSqliteResponseStore } from './sqlite-event-log.js';
 import { createSqlitePrincipalStore, sqliteUsage } from './sqlite-tenancy-stores.js';
+import { createSqliteRunStore } from './sqlite-run-store.js';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js';
 
 const insertSql = (table: string, columns: readonly string[], onConflict = '') =>
@@ -200,6 +201,7 @@ export function openSqliteStores(options: { path: string }): Stores {
     idempotency: createSqliteIdempotencyStore(db),
     events: createSqliteEventLog(db),
     responses: createSqliteResponseStore(db),
+    runs: createSqliteRunStore(db),
     async ping() {
       ping.get();
     },

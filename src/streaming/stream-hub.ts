@@ -80,6 +80,8 @@ const cancelledError = (why: string) => new BreakwaterError('cancelled', why, { 
 export class StreamHub {
   private readonly live = new Map<string, LiveStream>();
   private readonly graceTimers = new Map<string, CancelTimer>();
+  /** Grace periods of adopted streams that have their own (runs: `runs.detachGraceMs`). */
+  private readonly graceMs = new Map<string, number>();
   private readonly writer: EventLogWriter;
 
   constructor(private readonly options: StreamHubOptions) {
@@ -132,8 +134,38 @@ export class StreamHub {
   detach(live: LiveStream, keepWhenDetached = false, regrace = false): void {
     // `regrace`: a reader on another replica still follows; wait another grace without counting anyone out.
     if (!regrace) live.subscribers = Math.max(0, live.subscribers - 1);
-    if (live.subscribers > 0 || live.status !== 'active' || keepWhenDetached || this.graceTimers.has(live.id)) return;
-    const cancel = startTimer(this.options.clock, this.options.detachGraceMs, () => {
+    if (!keepWhenDetached) this.startGrace(live);
+  }
+
+  /**
+   * Serves a stream produced elsewhere in this process (a run's executor, which writes its own
+   * log) to subscribers here. Unless kept, nobody attached for the detach grace cancels it.
+   */
+  adopt(live: LiveStream, keepWhenDetached: boolean, graceMs = this.options.detachGraceMs): void {
+    this.live.set(live.id, live);
+    this.graceMs.set(live.id, graceMs);
+    if (!keepWhenDetached) this.startGrace(live);
+  }
+
+  /** Stops serving an adopted stream; its subscribers go on following the log. */
+  release(live: LiveStream, status: StreamStatus): void {
+    if (this.live.get(live.id) === live) {
+      this.live.delete(live.id);
+      this.graceMs.delete(live.id);
+    }
+    this.graceTimers.get(live.id)?.();
+    this.graceTimers.delete(live.id);
+    live.finish(status);
+  }
+
+  /** The hub's clock, for subscribers that poll. */
+  get clock(): Clock {
+    return this.options.clock;
+  }
+
+  private startGrace(live: LiveStream): void {
+    if (live.subscribers > 0 || live.status !== 'active' || this.graceTimers.has(live.id)) return;
+    const cancel = startTimer(this.options.clock, this.graceMs.get(live.id) ?? this.options.detachGraceMs, () => {
       this.graceTimers.delete(live.id);
       if (live.subscribers === 0) void this.graceExpired(live);
     });
@@ -168,7 +200,8 @@ export class StreamHub {
     const log = this.options.log;
     const recovered: StreamRecord[] = [];
     for (const record of await log.listActive()) {
-      if (this.live.has(record.id)) continue;
+      // A run's stream stays open across owners: the worker that resumes the run continues it.
+      if (this.live.has(record.id) || record.kind === 'run') continue;
       // A shared log: the stream may have a live producer on another replica.
       if (log.claimOrphan && !(await log.claimOrphan(record.id))) continue;
       let last = -1;

@@ -29,6 +29,8 @@ export interface SubscribeOptions {
   keepWhenDetached?: boolean;
   /** Already counted in (the creating client, attached by `StreamHub.start`). */
   alreadyAttached?: boolean;
+  /** Keep following the log, polling this often, while no producer is live here and the stream is open (runs). */
+  followMs?: number;
 }
 
 const DEFAULT_PAGE = 500;
@@ -49,10 +51,11 @@ function frames(events: LoggedEvent[]): string {
  */
 export async function subscribe(hub: StreamHub, id: string, after: number, sink: SubscriberSink, options: SubscribeOptions): Promise<SubscriptionEnd> {
   const log: EventLog = hub.log;
-  const live = hub.get(id);
+  let live = hub.get(id);
   if (live && !options.alreadyAttached) hub.attach(live);
   let cursor = after;
   let finalRead = false;
+  let lastRead = false;
   try {
     if (options.prelude?.length) sink.write(frames(options.prelude));
     for (;;) {
@@ -64,7 +67,11 @@ export async function subscribe(hub: StreamHub, id: string, after: number, sink:
         if (!sink.write(frames(events)) && (await waitForRoom(sink, live, cursor, options.maxLagEvents)) === 'lagged') return 'lagged';
         continue;
       }
-      if (!live || live.status !== 'active') {
+      if (live && live.status === 'active') {
+        await live.changed(sink.signal);
+        continue;
+      }
+      if (options.followMs === undefined) {
         // A live stream publishes its terminal event before finishing, so an empty tail means done.
         if (live) return 'ended';
         const record = await log.getStream(id);
@@ -79,7 +86,21 @@ export async function subscribe(hub: StreamHub, id: string, after: number, sink:
         await log.follow(id, sink.signal);
         continue;
       }
-      await live.changed(sink.signal);
+      // Following a stream produced elsewhere (another process, or a run parked between owners):
+      // poll the log until its record ends, then read once more for the terminal events.
+      if (live) {
+        hub.detach(live, options.keepWhenDetached);
+        live = undefined;
+      }
+      if (lastRead) return 'ended';
+      const record = await log.getStream(id);
+      if (record?.status !== 'active') {
+        lastRead = true;
+        continue;
+      }
+      await hub.clock.sleep(options.followMs, sink.signal).catch(() => {});
+      live = hub.get(id);
+      if (live) hub.attach(live);
     }
   } finally {
     if (live) hub.detach(live, options.keepWhenDetached);

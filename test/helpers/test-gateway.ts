@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Clock } from '../../src/core/clock.js';
+import type { AgentDefinition } from '../../src/runs/define-agent.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { startBreakwater, type RunningBreakwater } from '../../src/server/start-breakwater.js';
 
@@ -18,7 +19,7 @@ export interface TestGateway {
 
 /** Starts a gateway with simulated models answering instantly; `yaml` adds config. */
 export async function startTestGateway(
-  options: { configYaml?: string; env?: Record<string, string>; logger?: Logger; maxBodyBytes?: number; clock?: Clock; random?: () => number; timeScale?: number; dataDir?: string } = {},
+  options: { configYaml?: string; env?: Record<string, string>; logger?: Logger; maxBodyBytes?: number; clock?: Clock; random?: () => number; timeScale?: number; dataDir?: string; agents?: readonly AgentDefinition[] } = {},
 ): Promise<TestGateway> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'bw-test-'));
   let configPath: string | undefined;
@@ -36,7 +37,7 @@ export async function startTestGateway(
       sim: { timeScale: options.timeScale ?? 0 },
     },
   });
-  const app = await startBreakwater({ config, env, clock: options.clock, random: options.random, logger: options.logger ?? pino({ level: 'silent' }) });
+  const app = await startBreakwater({ config, env, clock: options.clock, random: options.random, logger: options.logger ?? pino({ level: 'silent' }), agents: options.agents });
   return {
     app,
     url: app.url,
