@@ -1,3 +1,4 @@
+import { formatComponentCosts } from './component-costs.js';
 import type { BenchResults, ByTarget } from './bench-results.js';
 import type { StartSummary } from './cold-start.js';
 import type { FixedRateResult } from './fixed-rate-run.js';
@@ -164,6 +165,7 @@ export function formatReport(results: BenchResults): string {
   if (results.ttft) sections.push(streamTable(`${options.streams} concurrent streams back to back, instant upstream (saturation)`, results.ttft, false));
   if (results.paced) sections.push(streamTable(`${options.streams} concurrent streams, sim-fast timing (150 ms TTFT, 120 tok/s)`, results.paced, true));
   if (results.coldStart) sections.push(coldStartTable(results));
+  if (results.components) sections.push(formatComponentCosts(results.components));
   sections.push(targetsTable(results));
   if (results.baseline) sections.push(baselineTable(results));
   return sections.join('\n\n') + '\n';

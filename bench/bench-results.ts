@@ -1,3 +1,4 @@
+import type { ComponentCost } from './component-costs.js';
 import type { BenchOptions } from './bench-options.js';
 import type { ColdStartResult } from './cold-start.js';
 import type { FixedRateResult } from './fixed-rate-run.js';
@@ -29,6 +30,8 @@ export interface BenchResults {
   paced?: ByTarget<StreamResult>;
   /** PERF-3. */
   coldStart?: ColdStartResult;
+  /** Micro-benchmarks of single parts of the request path. */
+  components?: ComponentCost[];
   /** Breakwater ÷ bare proxy; tracked against the baseline. */
   ratios: Record<string, number>;
   /** Milliseconds Breakwater adds over direct (or bare) at equal load. */

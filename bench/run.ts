@@ -13,6 +13,7 @@ import { compareToBaseline, computeAddedMs, computeRatios, type Baseline, type B
 import { BREAKWATER_CLI } from './breakwater-child.js';
 import { measureColdStart } from './cold-start.js';
 import { runLoadPhases } from './load-phases.js';
+import { measureComponentCosts } from './component-costs.js';
 import { machineFacts } from './machine-facts.js';
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
@@ -66,7 +67,7 @@ async function benchmark(argv: readonly string[], tmp: string): Promise<BenchRes
   ensureBuild();
   const results: BenchResults = { schema: 1, date: new Date().toISOString(), command: commandLine(argv), machine: machineFacts(REPO_ROOT), options, ratios: {}, addedMs: {} };
   progress(`${results.command} on ${results.machine.cpus} CPUs (${results.machine.cpuModel}), Node ${results.machine.node}`);
-  if (options.phases.some((phase) => phase !== 'cold')) {
+  if (options.phases.some((phase) => phase !== 'cold' && phase !== 'components')) {
     progress('starting sim upstream, bare proxy and breakwater');
     const env = await startBenchEnvironment(tmp, options.phases.includes('paced'), options.maxTokens);
     try {
@@ -80,6 +81,7 @@ async function benchmark(argv: readonly string[], tmp: string): Promise<BenchRes
     progress(`cold start × ${options.coldStarts} (each: fresh data dir, then a restart on it)`);
     results.coldStart = await measureColdStart(options.coldStarts, tmp);
   }
+  if (options.phases.includes('components')) results.components = measureComponentCosts(progress);
   results.ratios = computeRatios(results);
   results.addedMs = computeAddedMs(results);
   const baseline = readBaseline();
