@@ -11,6 +11,7 @@ import { registerStartCommand } from './start-command.js';
 import { registerTenantsCommand } from './tenants-command.js';
 import { registerTopCommand } from './top-command.js';
 import { registerUsageCommand } from './usage-command.js';
+import { registerCostCommand } from './cost-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 
 const program = new Command('breakwater')
@@ -25,6 +26,7 @@ registerSimCommand(program);
 registerKeysCommand(program);
 registerTenantsCommand(program);
 registerUsageCommand(program);
+registerCostCommand(program);
 registerDoctorCommand(program);
 registerConfigCommand(program);
 registerRouteCommand(program);

@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema.js';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import type { PrincipalKind, Stores } from '../store/interfaces.js';
@@ -8,6 +9,7 @@ import { printTable } from './output.js';
 
 /** What the tenancy commands work with: the stores of the data dir, offline. */
 export interface TenancyContext {
+  config: Config;
   stores: Stores;
   keys: KeyService;
   principals: PrincipalService;
@@ -32,7 +34,7 @@ export async function withTenancy<T>(options: CommonOptions, run: (context: Tena
   const stores = await openStores(config, { dataDir });
   try {
     const keys = createKeyService({ store: stores.keys, pepper: loadOrCreatePepper(dataDir, process.env), clock: systemClock });
-    return await run({ stores, keys, principals: new PrincipalService({ stores, keys, clock: systemClock }) });
+    return await run({ config, stores, keys, principals: new PrincipalService({ stores, keys, clock: systemClock }) });
   } finally {
     await stores.close();
   }

@@ -130,6 +130,11 @@ export const providerSchema = z
     timeouts: timeouts.overrides.optional(),
     /** Anthropic API version header. */
     apiVersion: z.string().optional(),
+    /** Fixed monthly costs of a self-hosted deployment, USD (SPEC OW-2): reports show its effective price per 1M tokens. */
+    monthlyCosts: z
+      .object({ gpu: z.number().nonnegative().optional(), operations: z.number().nonnegative().optional(), overhead: z.number().nonnegative().optional(), power: z.number().nonnegative().optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
