@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { SimAdapter } from '../src/sim/sim-adapter.js';
+import { defineAgent } from '../src/runs/define-agent.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 // The dashboard (SPEC OBS-7) in Debian's chromium against a real gateway: login with the admin
@@ -41,11 +42,21 @@ let openai: OpenAI;
 const cspViolations: string[] = [];
 
 const messages = [{ role: 'user' as const, content: 'Say something useful' }];
+// A durable run for the runs view and its timeline.
+const adder = defineAgent({
+  name: 'adder',
+  async run(ctx, input: { n: number }) {
+    let total = 0;
+    for (let i = 1; i <= input.n; i++) total += await ctx.step(`add-${i}`, () => i);
+    return { total };
+  },
+});
+let runId = '';
 
 before(async () => {
   if (SKIP) return;
   mkdirSync(ARTIFACTS, { recursive: true });
-  gateway = await startTestGateway({ configYaml: CONFIG });
+  gateway = await startTestGateway({ configYaml: CONFIG, agents: [adder] });
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.key, maxRetries: 0 });
   const primary = gateway.app.providers.adapter('sim') as SimAdapter;
   await openai.chat.completions.create({ model: 'strict', messages, max_tokens: 16 });
@@ -53,6 +64,13 @@ before(async () => {
   await openai.chat.completions.create({ model: 'strict', messages, max_tokens: 16 });
   primary.engine.clearFaults();
   await gateway.app.ledger.flush();
+  const created = await fetch(`${gateway.url}/v1/runs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ agent: 'adder', input: { n: 3 } }),
+  });
+  runId = ((await created.json()) as { id: string }).id;
+  for (let i = 0; i < 200 && (await gateway.app.stores.runs.getRun(runId))?.status !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 25));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
@@ -105,7 +123,10 @@ test('the admin key logs in; every view shows the scripted traffic; a live updat
   assert.match((await page.textContent('#breakers')) ?? '', /sim\/sim-fast\s*closed/);
   assert.match((await page.textContent('#lanes')) ?? '', /interactive/);
   assert.equal(await page.textContent('#streams-active'), '0');
-  assert.match((await page.textContent('#runs')) ?? '', /not enabled/);
+  assert.match((await page.textContent('#runs')) ?? '', new RegExp(`${runId}\\s*adder\\s*succeeded`));
+  await page.click(`#runs a:has-text("${runId}")`);
+  await page.waitForSelector('#runs ol.timeline li', WAIT);
+  assert.match((await page.textContent('#runs ol.timeline')) ?? '', /step\.completed.*run\.completed/, "the run's timeline, from its event log");
   // Spend by tenant, then by model through htmx.
   assert.equal(await page.locator('#spend svg.chart rect').count(), 1, 'one tenant has spent');
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview.png'), fullPage: true });

@@ -23,6 +23,7 @@ import { createHttpServer } from './http-server.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerTenancyRoutes } from './tenancy-routes.js';
 import { registerRoutes, type ReadinessReport } from './routes.js';
+import { createRunsView } from '../runs/runs-view.js';
 import { StreamHub } from '../streaming/stream-hub.js';
 import { GatewayObservability } from '../observability/gateway-observability.js';
 import type { RunsView } from '../observability/runs-view.js';
@@ -45,7 +46,7 @@ export interface StartOptions {
   clock?: Clock;
   /** Random source for balancing and shadow sampling (seeded in tests). */
   random?: Random;
-  /** Durable runs, for `breakwater_runs` and the dashboard's runs view. */
+  /** Durable runs as observability sees them; by default read from this process's run store. */
   runs?: RunsView;
   /** Agents to host in this process, instead of the `runs.agents` module. */
   agents?: readonly AgentDefinition[];
@@ -233,6 +234,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     readiness: () => storeReadiness(stores, shared, config),
   });
   const runs = await startRunRuntime({ stores, hub: streams.hub, gateway: () => gateway, clock, config, logger, agents: options.agents });
+  const runsView = options.runs ?? createRunsView(stores.runs, stores.events);
   registerRunRoutes(http, { authenticate, runs: runs.service, hub: streams.hub, maxBodyBytes: config.server.maxBodyBytes, heartbeatMs: config.stream.heartbeatMs, subscriberQueueEvents: config.stream.subscriberQueueEvents, pollMs: config.runs.pollMs });
   observability.watch({
     breakers: () => resilience.breakers.snapshot(),
@@ -241,10 +243,10 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     inFlight: () => http.inFlight,
     laneQueued: () => tenancy.lanes.queued(),
     laneCapacity: () => tenancy.lanes.concurrency(),
-    runs: options.runs,
+    runs: runsView,
   });
   registerAdminRoutes(http, { authenticate, breakers: () => resilience.breakers, stats: () => observability.stats() });
-  registerDashboardRoutes(http, { authenticate, observability, breakers: () => resilience.breakers, stores, runs: options.runs, clock: systemClock });
+  registerDashboardRoutes(http, { authenticate, observability, breakers: () => resilience.breakers, stores, runs: runsView, clock: systemClock });
   registerTenancyRoutes(http, { authenticate, stores, keys, directory: tenancy.directory, clock });
   const address = await http.listen(config.server.port, config.server.host);
   discoverModels(config, registry, resolver, logger);

@@ -522,8 +522,10 @@ export interface RunStore {
   /** Inserts a queued run, its event stream and first events; a tenant's repeated idempotency key returns the existing run. */
   createRun(run: RunRecord, events: LoggedEvent[]): Promise<{ run: RunRecord; created: boolean }>;
   getRun(id: string): Promise<RunRecord | undefined>;
-  /** A tenant's runs, newest first. */
-  listRuns(query: { tenant: string; status?: RunStatus | undefined; limit: number }): Promise<RunRecord[]>;
+  /** A tenant's runs, newest first; every tenant's without `tenant` (admin views). */
+  listRuns(query: { tenant?: string | undefined; status?: RunStatus | undefined; limit: number }): Promise<RunRecord[]>;
+  /** How many runs are in each status, over every tenant (metrics, dashboard). */
+  countRunsByStatus(): Promise<Partial<Record<RunStatus, number>>>;
   /**
    * Claims one runnable run of `agents` (queued, lease expired, parked and due, or parked with a
    * cancel request): sets the owner and lease, bumps the epoch, marks it running.

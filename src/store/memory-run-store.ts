@@ -1,4 +1,4 @@
-import type { AgentDescriptor, EffectRecord, EventLog, LoggedEvent, RunLease, RunRecord, RunSignal, RunStore, StepCommit, StepRecord } from './interfaces.js';
+import type { AgentDescriptor, EffectRecord, EventLog, LoggedEvent, RunLease, RunRecord, RunSignal, RunStatus, RunStore, StepCommit, StepRecord } from './interfaces.js';
 import { runStreamRecord, signalOutput, streamStatusOf, TERMINAL_RUN_STATUSES, timeoutOutput } from './run-records.js';
 
 interface MemoryRun {
@@ -68,10 +68,15 @@ export function createMemoryRunStore(log: EventLog): RunStore {
     async listRuns({ tenant, status, limit }) {
       return [...runs.values()]
         .map((run) => run.record)
-        .filter((r) => r.tenant === tenant && (status === undefined || r.status === status))
+        .filter((r) => (tenant === undefined || r.tenant === tenant) && (status === undefined || r.status === status))
         .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
         .slice(0, limit)
         .map(copy);
+    },
+    async countRunsByStatus() {
+      const counts: Partial<Record<RunStatus, number>> = {};
+      for (const { record } of runs.values()) counts[record.status] = (counts[record.status] ?? 0) + 1;
+      return counts;
     },
     async claimRun({ owner, agents: names, now, leaseMs }) {
       let best: RunRecord | undefined;

@@ -12,6 +12,7 @@ import type {
   StepRecord,
   WaitCommit,
   WaitOutcome,
+  RunStatus,
 } from './interfaces.js';
 import { runStreamRecord, streamStatusOf, TERMINAL_RUN_STATUSES, timeoutOutput, signalOutput } from './run-records.js';
 import type { SqliteDatabase } from './sqlite-database.js';
@@ -148,6 +149,9 @@ export function createSqliteRunStore(db: SqliteDatabase): RunStore {
   const byIdempotency = db.prepare<[string, string], RunRow>('SELECT * FROM runs WHERE tenant = ? AND idempotency_key = ?');
   const listAll = db.prepare<[string, number], RunRow>('SELECT * FROM runs WHERE tenant = ? ORDER BY created_at DESC, id DESC LIMIT ?');
   const listByStatus = db.prepare<[string, string, number], RunRow>('SELECT * FROM runs WHERE tenant = ? AND status = ? ORDER BY created_at DESC, id DESC LIMIT ?');
+  const listEvery = db.prepare<[number], RunRow>('SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?');
+  const listEveryByStatus = db.prepare<[string, number], RunRow>('SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?');
+  const countByStatus = db.prepare<[], { status: RunStatus; count: number }>('SELECT status, COUNT(*) AS count FROM runs GROUP BY status');
   const checkEpoch = db.prepare<[number, string, number]>("UPDATE runs SET updated_at = ? WHERE id = ? AND epoch = ? AND status = 'running'");
   const renew = db.prepare<[number, number, string, number, string], { cancel_requested: number }>(
     "UPDATE runs SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND epoch = ? AND owner = ? AND status = 'running' RETURNING cancel_requested",
@@ -311,8 +315,12 @@ export function createSqliteRunStore(db: SqliteDatabase): RunStore {
       return row && toRun(row);
     },
     async listRuns({ tenant, status, limit }) {
+      if (tenant === undefined) return (status ? listEveryByStatus.all(status, limit) : listEvery.all(limit)).map(toRun);
       const rows = status ? listByStatus.all(tenant, status, limit) : listAll.all(tenant, limit);
       return rows.map(toRun);
+    },
+    async countRunsByStatus() {
+      return Object.fromEntries(countByStatus.all().map((row) => [row.status, row.count]));
     },
     async claimRun({ owner, agents, now, leaseMs }) {
       if (agents.length === 0) return undefined;
