@@ -16,6 +16,7 @@ export interface ComponentCost {
 const COMPONENTS: ReadonlyArray<{ name: string; script: string; env?: Record<string, string> }> = [
   { name: 'auth + limits + ledger (issue 5)', script: 'bench/admission-cost.ts' },
   { name: 'request metrics (issue 10)', script: 'bench/observability-cost.ts' },
+  { name: 'access log (issue 10)', script: 'bench/access-log-cost.ts' },
   { name: 'complexity router (PERF-8)', script: 'bench/router-latency.ts' },
   { name: 'route plan, 50 rules (PERF-8)', script: 'bench/route-plan.ts' },
 ];

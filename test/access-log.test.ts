@@ -19,6 +19,8 @@ describe('access log', () => {
       { requestId: 'req_0123456789abcdef', method: 'POST', path: '/v1/chat/completions', status: 200, ms: 1.23, aborted: false },
       { requestId: 'client.id:42', method: 'GET', path: '/v1/"quoted"\\back\u0001slash\u00e9\ud800', status: 404, ms: 0, aborted: true },
       { requestId: 'r', method: undefined, path: '/x'.repeat(60), status: 499, ms: 12345.67, aborted: true },
+      { requestId: 'req_2', method: 'POST', path: '/v1/chat/completions', status: 200, ms: 3, aborted: false, tenant: 'org:acme', route: 'rule=auto; tier=weak', servedBy: 'sim/sim-fast' },
+      { requestId: 'req_3', method: 'POST', path: '/v1/messages', status: 429, ms: 0.5, aborted: false, tenant: 'key:key_1', code: 'rate_limited' },
     ];
     for (const entry of entries) {
       const viaPino = capturingLogger('info');
@@ -73,5 +75,37 @@ describe('access log', () => {
     log(entry);
     log.flush();
     assert.equal(direct.lines.length, 2);
+  });
+});
+
+describe('access log of the running gateway', () => {
+  it('names tenant, route, deployment and error code, never the key or the prompt', async () => {
+    const { startTestGateway } = await import('./helpers/test-gateway.js');
+    const captured = capturingLogger('info');
+    const gateway = await startTestGateway({ logger: captured.logger });
+    try {
+      const ask = (model: string) =>
+        fetch(`${gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${gateway.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model, messages: [{ role: 'user', content: 'canary-prompt-7c1' }] }),
+        });
+      assert.equal((await ask('sim-fast')).status, 200);
+      assert.equal((await ask('no-such-model')).status, 404);
+      const keyId = (await gateway.app.keys.authenticate(gateway.key))!.id;
+      const lines = captured.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'request');
+      assert.equal(lines.length, 2);
+      assert.deepEqual(
+        lines.map(({ tenant, route, servedBy, code, status }) => ({ tenant, route, servedBy, code, status })),
+        [
+          { tenant: `key:${keyId}`, route: 'model=sim-fast; strategy=ordered', servedBy: 'sim/sim-fast', code: undefined, status: 200 },
+          { tenant: `key:${keyId}`, route: undefined, servedBy: undefined, code: 'model_not_found', status: 404 },
+        ],
+      );
+      const all = captured.lines.join('');
+      assert.ok(!all.includes('canary-prompt-7c1') && !all.includes(gateway.key.slice(3)), 'no prompt or key in the log');
+    } finally {
+      await gateway.close();
+    }
   });
 });

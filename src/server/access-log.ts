@@ -8,7 +8,29 @@ export interface AccessLogEntry {
   status: number;
   ms: number;
   aborted: boolean;
+  /** The tenant the key belongs to (`org:…` or `key:…`), once authenticated; never the key. */
+  tenant?: string | undefined;
+  /** The routing decision (`x-breakwater-route`). */
+  route?: string | undefined;
+  /** The deployment that answered (`x-breakwater-served-by`). */
+  servedBy?: string | undefined;
+  /** The error code when the request failed (`x-breakwater-error-code`). */
+  code?: string | undefined;
 }
+
+const TENANT = Symbol('breakwater.tenant');
+
+/** Remembers which tenant a response belongs to, for its access-log line (SPEC OBS-4). */
+export function markTenant(res: object, tenant: string): void {
+  (res as { [TENANT]?: string })[TENANT] = tenant;
+}
+
+/** The tenant {@link markTenant} noted on a response. */
+export function tenantOfResponse(res: object): string | undefined {
+  return (res as { [TENANT]?: string })[TENANT];
+}
+
+const optional = (name: string, value: string | undefined) => (value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`);
 
 /** Writes access-log lines; `flush()` hands over lines still held back (call it before the logger's own flush). */
 export type AccessLog = ((entry: AccessLogEntry) => void) & { flush(): void };
@@ -51,7 +73,8 @@ export function createAccessLog(logger: Logger, sink?: LineSink): AccessLog {
     const method = entry.method === undefined ? '' : `"method":${JSON.stringify(entry.method)},`;
     pending +=
       `{"level":${INFO},"time":${Date.now()},"requestId":${JSON.stringify(entry.requestId)},${method}"path":${JSON.stringify(entry.path)},` +
-      `"status":${entry.status},"ms":${entry.ms},"aborted":${entry.aborted},"msg":"request"}\n`;
+      `"status":${entry.status},"ms":${entry.ms},"aborted":${entry.aborted}` +
+      `${optional('tenant', entry.tenant)}${optional('route', entry.route)}${optional('servedBy', entry.servedBy)}${optional('code', entry.code)},"msg":"request"}\n`;
     if (pending.length >= BATCH_CHARS) flush();
     else if (!scheduled) {
       scheduled = true;

@@ -3,12 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import type { Dialect } from '../core/types.js';
-import { createAccessLog, type AccessLog } from './access-log.js';
+import { createAccessLog, tenantOfResponse, type AccessLog } from './access-log.js';
 import type { HandlerRequest } from './completion-handler.js';
 import { sendJson } from './http-io.js';
 import { errorHeaders, renderErrorBody } from './render-error.js';
 import { requestIdFor } from './request-context.js';
 import { Router, type Handler } from './router.js';
+
+const headerText = (value: number | string | string[] | undefined): string | undefined => (value === undefined ? undefined : String(value));
 
 /** Per-request facts every handler gets; `key` is filled by authenticated routes. */
 export type RequestInfo = Omit<HandlerRequest, 'key'> & { dialect: Dialect };
@@ -82,7 +84,18 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
       if (!res.writableFinished) controller.abort(new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false }));
       inFlight--;
       if (options.accessLog) {
-        accessLog({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - receivedAt) * 100) / 100, aborted: !res.writableFinished });
+        accessLog({
+          requestId,
+          method: req.method,
+          path,
+          status: res.statusCode,
+          ms: Math.round((performance.now() - receivedAt) * 100) / 100,
+          aborted: !res.writableFinished,
+          tenant: tenantOfResponse(res),
+          route: headerText(res.getHeader('x-breakwater-route')),
+          servedBy: headerText(res.getHeader('x-breakwater-served-by')),
+          code: headerText(res.getHeader('x-breakwater-error-code')),
+        });
       }
       if (inFlight === 0) idle?.();
     });

@@ -4,6 +4,8 @@ import type { IdempotencyCoordinator } from '../gateway/idempotency.js';
 import { parseOpenAIEmbeddingRequest, toOpenAIEmbeddingResponse } from '../protocols/openai-embeddings.js';
 import type { KeyRecord, KeyScope } from '../store/interfaces.js';
 import { requireVirtualKey, type Authenticator } from './auth.js';
+import { markTenant } from './access-log.js';
+import { tenantOf } from '../tenancy/tenant-of.js';
 import { anthropicMessagesCodec, openAIChatCodec, type ChatCodec } from './chat-codecs.js';
 import { handleCompletion, metaHeaders } from './completion-handler.js';
 import { readJsonBody, sendJson } from './http-io.js';
@@ -49,6 +51,7 @@ type KeyedHandler = (req: IncomingMessage, res: ServerResponse, info: Info & { k
 function withKey(deps: RouteDeps, scope: KeyScope, handler: KeyedHandler) {
   return async (req: IncomingMessage, res: ServerResponse, info: Info) => {
     const key = await requireVirtualKey(req, deps.authenticate, scope);
+    markTenant(res, tenantOf(key));
     // Object.assign: a spread copy plus a new key is a slow path on Node 20's V8.
     await handler(req, res, Object.assign({}, info, { key }));
   };
