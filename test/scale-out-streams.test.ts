@@ -68,4 +68,21 @@ describe('resumable streams across replicas (SPEC ST-12, ST-14)', { skip }, () =
     assert.equal(status.status, 200);
     assert.deepEqual((await readSse(status)).events, [], 'nothing after the terminal event');
   });
+
+  it('a cancel sent to another replica stops the stream where it is produced (SPEC ST-4)', async () => {
+    const [a, b] = set.replicas.map((replica) => replica.ready.url) as [string, string];
+    const first = await post(a, set.virtualKey, { ...PROMPT, model: 'sim-slow', max_tokens: 100 });
+    const id = first.headers.get('x-breakwater-stream-id')!;
+    const cut = await readSse(first, (event) => event.id === '2');
+    const started = performance.now();
+    const cancel = await fetch(`${b}/v1/streams/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${set.virtualKey}` } });
+    assert.equal(cancel.status, 200);
+    assert.deepEqual(await cancel.json(), { id, object: 'stream', status: 'cancelled' });
+    assert.ok(performance.now() - started < 1_000, 'the owning replica stopped it within 1 s');
+    const rest = await readSse(await resume(b, set.virtualKey, id, '2'));
+    const all = [...cut.events, ...rest.events];
+    assert.deepEqual(ids(all), [...Array(all.length).keys()]);
+    assert.equal((JSON.parse(all.at(-1)!.data) as { error: { code: string } }).error.code, 'cancelled');
+    assert.ok(all.length < 60, 'stopped early, not run to the end');
+  });
 });

@@ -183,8 +183,8 @@ export async function handleGetResponse(deps: ResponsesDeps, req: IncomingMessag
 /** `POST /v1/responses/{id}/cancel`: idempotent; a finished response is returned as it ended. */
 export async function handleCancelResponse(deps: ResponsesDeps, res: ServerResponse, id: string, info: HandlerRequest): Promise<void> {
   await currentResponse(deps, id, info.key);
-  const live = deps.hub.get(id);
-  if (live && deps.hub.cancel(id, 'the response was cancelled')) await live.ended;
+  // Wherever it is produced: here, or on another replica through the cancel bus.
+  await deps.hub.cancelAnywhere(id);
   sendJson(res, 200, (await currentResponse(deps, id, info.key)).body);
 }
 

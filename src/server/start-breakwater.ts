@@ -25,6 +25,7 @@ import { registerTenancyRoutes } from './tenancy-routes.js';
 import { registerRoutes, type ReadinessReport } from './routes.js';
 import { createRunsView } from '../runs/runs-view.js';
 import { StreamHub } from '../streaming/stream-hub.js';
+import { createPubSubCancelBus } from '../streaming/cancel-bus.js';
 import { GatewayObservability } from '../observability/gateway-observability.js';
 import type { RunsView } from '../observability/runs-view.js';
 import type { StreamMetrics } from '../observability/stream-metrics.js';
@@ -216,6 +217,8 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
 
   const idempotency = startIdempotency(stores, config, clock, logger);
   const streams = await startStreams(stores, config, clock, logger);
+  // With replicas, a cancel reaching one that does not produce the stream goes to the one that does.
+  if (shared) await streams.hub.connectCancelBus(createPubSubCancelBus(shared.redis, `${shared.redis.prefix}stream-cancel`));
   const metrics = observability.streams;
   const accessLog = createAccessLog(logger, plainSinks.get(logger));
   const http = createHttpServer(config.server, logger, accessLog);

@@ -57,8 +57,6 @@ export async function handleStreamResume(deps: StreamRouteDeps, req: IncomingMes
  */
 export async function handleStreamCancel(deps: StreamRouteDeps, res: ServerResponse, id: string, key: KeyRecord): Promise<void> {
   const record = await findOwnStream(deps.hub, id, tenantOf(key));
-  const live = deps.hub.get(id);
-  if (live && deps.hub.cancel(id)) await live.ended;
-  const status = live ? live.status : record.status;
+  const status = (await deps.hub.cancelAnywhere(id)) ?? record.status;
   sendJson(res, 200, { id, object: 'stream', status });
 }

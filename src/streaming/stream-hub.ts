@@ -4,6 +4,7 @@ import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import type { StreamPart } from '../core/types.js';
 import type { SseEvent } from '../protocols/sse.js';
 import type { EventLog, LoggedEvent, StreamRecord, StreamStatus } from '../store/interfaces.js';
+import type { CancelBus } from './cancel-bus.js';
 import { EventLogWriter } from './event-log-writer.js';
 import { LiveStream } from './live-stream.js';
 
@@ -83,6 +84,7 @@ export class StreamHub {
   /** Grace periods of adopted streams that have their own (runs: `runs.detachGraceMs`). */
   private readonly graceMs = new Map<string, number>();
   private readonly writer: EventLogWriter;
+  private cancelBus: CancelBus | undefined;
 
   constructor(private readonly options: StreamHubOptions) {
     this.writer = new EventLogWriter(options.log);
@@ -178,6 +180,38 @@ export class StreamHub {
     if (live.subscribers > 0) return;
     if (watched) this.detach(live, false, true);
     else this.cancel(live.id, 'nobody reattached to the stream within the detach grace period');
+  }
+
+  /**
+   * Listens for cancels published by other replicas and stops the streams produced here; without
+   * a bus, a cancel reaches only streams of this process.
+   */
+  async connectCancelBus(bus: CancelBus): Promise<void> {
+    this.cancelBus = bus;
+    await bus.subscribe((id) => {
+      this.cancel(id, 'the stream was cancelled');
+    });
+  }
+
+  /**
+   * Cancels a stream wherever it is produced: here directly, elsewhere through the cancel bus.
+   * Resolves with the status it ended with, or `active` if no producer ended it within `waitMs`.
+   */
+  async cancelAnywhere(id: string, waitMs = 2_000): Promise<StreamStatus | undefined> {
+    const live = this.live.get(id);
+    if (live) {
+      if (this.cancel(id)) await live.ended;
+      return live.status;
+    }
+    const record = await this.options.log.getStream(id);
+    if (!record || record.status !== 'active' || !this.cancelBus) return record?.status;
+    await this.cancelBus.publish(id);
+    const deadline = this.options.clock.now() + waitMs;
+    for (;;) {
+      const now = await this.options.log.getStream(id);
+      if (!now || now.status !== 'active' || this.options.clock.now() >= deadline) return now?.status;
+      await this.options.clock.sleep(25);
+    }
   }
 
   /** Stops a live stream at its next part; the partial output stays in the log. False if not live here. */
