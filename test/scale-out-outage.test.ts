@@ -67,6 +67,8 @@ describe('a Redis outage follows the documented policy and recovers by itself (S
     const down = await redisCheck(url, false);
     assert.equal(down.status, 200, 'still ready: the policy serves what it allows');
     assert.match(down.detail ?? '', /limits: local share \(1\/3 of each limit\), budgets: closed/);
+    const during = await (await fetch(`${url}/metrics`)).text();
+    assert.match(during, /^breakwater_redis_up 0$/m, 'the outage is a metric too');
     const statuses = [];
     for (let i = 0; i < 12; i++) statuses.push(await complete(url, limited));
     assert.deepEqual(statuses, [...Array(10).fill(200), 429, 429], 'a third of 30 RPM, enforced locally');
@@ -75,6 +77,7 @@ describe('a Redis outage follows the documented policy and recovers by itself (S
 
     redis = await startRedis(port);
     await redisCheck(url, true);
+    assert.match(await (await fetch(`${url}/metrics`)).text(), /^breakwater_redis_up 1$/m);
     assert.equal(await complete(url, budgeted), 200, 'budgets are checked again');
     assert.equal(await complete(url, limited), 200, 'limits are shared again (a fresh Redis holds no counters)');
   });

@@ -64,7 +64,9 @@ export function registerGatewayGauges(registry: MetricsRegistry, sources: GaugeS
         registers: [reg],
         async collect() {
           this.reset();
-          for (const [state, count] of Object.entries(await runs.countByState())) this.set({ state }, count);
+          // A run store that cannot answer (a database outage) costs this gauge, not the whole scrape.
+          const counts = await runs.countByState().catch(() => ({}));
+          for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
         },
       });
     }

@@ -90,7 +90,7 @@ export class GatewayObservability {
       breakers: Object.entries(sources?.breakers() ?? {}).map(([deployment, snapshot]) => ({ deployment, state: snapshot.state, trip: snapshot.trip ?? null })),
       lanes: { interactive: lane('interactive'), batch: lane('batch') },
       deployments: this.deploymentRows(),
-      runs: sources?.runs ? await sources.runs.countByState() : null,
+      runs: sources?.runs ? await sources.runs.countByState().catch(() => null) : null,
     };
   }
 

@@ -5,7 +5,7 @@ import { systemClock, type Clock, type Random } from '../core/clock.js';
 import { loadConfig, type ConfigOverrides } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { createRouteResolver, type ProviderRegistry, type RouteResolver } from '../gateway/route-resolver.js';
-import { createResilience, type Resilience } from '../gateway/resilience-policy.js';
+import { createResilience, type Resilience, type ResilienceHooks } from '../gateway/resilience-policy.js';
 import { checkConfiguredValidators, createValidation } from '../gateway/validation.js';
 import { createRouting, type Routing } from '../routing/routing.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -26,11 +26,13 @@ import { registerRoutes, type ReadinessReport } from './routes.js';
 import { createRunsView } from '../runs/runs-view.js';
 import { StreamHub } from '../streaming/stream-hub.js';
 import { createPubSubCancelBus } from '../streaming/cancel-bus.js';
+import { BreakerSync } from '../shared/breaker-sync.js';
 import { GatewayObservability } from '../observability/gateway-observability.js';
 import type { RunsView } from '../observability/runs-view.js';
 import type { StreamMetrics } from '../observability/stream-metrics.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { createMetricsHandler } from './metrics-route.js';
+import type { MetricsRegistry } from '../observability/metrics-registry.js';
 import { failStoredResponse, interruptedEvent } from './stream-terminals.js';
 import type { AgentDefinition } from '../runs/define-agent.js';
 import { startRunRuntime, type RunRuntime } from '../runs/run-runtime.js';
@@ -148,6 +150,33 @@ function startIdempotency(stores: Stores, config: Config, clock: Clock, logger: 
   return { coordinator, stop: () => clearInterval(sweeper) };
 }
 
+/** `breakwater_redis_up` (1 or 0) and the outage policy in force, for alerting on a Redis outage (issue 6). */
+function observeSharedState(registry: MetricsRegistry, shared: SharedState): void {
+  registry.addSource((prom, promRegistry) => {
+    new prom.Gauge({
+      name: 'breakwater_redis_up',
+      help: 'Whether shared state (Redis) answers; while 0, limits and budgets follow shared.outage',
+      registers: [promRegistry],
+      collect() {
+        this.set(shared.check().ok ? 1 : 0);
+      },
+    });
+  });
+}
+
+/** The resilience hooks, with breaker transitions also published to other replicas. */
+function withBreakerSync(hooks: ResilienceHooks, sync: BreakerSync | undefined): ResilienceHooks {
+  if (!sync) return hooks;
+  const observe = hooks.onBreakerChange;
+  return {
+    ...hooks,
+    onBreakerChange: (deployment, from, to, snapshot) => {
+      observe?.(deployment, from, to, snapshot);
+      sync.publish(deployment, from, to, snapshot);
+    },
+  };
+}
+
 /**
  * The stream hub, with streams a crashed process left open ended as interrupted (so their readers
  * get a terminal event, SPEC ST-14) and expired streams and responses swept in the background.
@@ -200,7 +229,11 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const ledger = new LedgerWriter(stores.ledger, { onError: (err) => logger.error({ err }, 'ledger flush failed; will retry') });
   const registry = await createProviderRegistry(config, clock);
   const observability = await GatewayObservability.create(env);
-  const resilience = createResilience(config.routes.defaults.breaker, clock, undefined, observability.resilienceHooks);
+  // With replicas, one replica's breaker transitions are every replica's (issue 6).
+  const breakerSync = shared && new BreakerSync(shared.redis, `${shared.redis.prefix}breakers`, (err) => logger.warn({ err }, 'breaker sync failed'));
+  const resilience = createResilience(config.routes.defaults.breaker, clock, undefined, withBreakerSync(observability.resilienceHooks, breakerSync));
+  await breakerSync?.attach(resilience.breakers);
+  if (shared) observeSharedState(observability.registry, shared);
   const resolver = createRouteResolver(config, registry, resilience.createPolicy);
   const tenancy = await createTenancy({ config, stores, clock, logger, limits: shared?.limits });
   const routing = createRouting({

@@ -13,7 +13,8 @@ export function createUnsupportedRunStore(): RunStore {
   return new Proxy({} as RunStore, {
     get(_target, name) {
       if (name === 'claimRun') return async () => undefined;
-      if (name === 'cancelRequested') return async () => [];
+      if (name === 'cancelRequested' || name === 'listRuns') return async () => [];
+      if (name === 'countRunsByStatus') return async () => ({});
       if (name === 'registerAgents') return async () => {};
       if (name === 'then') return undefined;
       return refuse;
