@@ -70,6 +70,24 @@ function parseJson(bytes: Buffer): unknown {
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
   if (headers) for (const name in headers) res.setHeader(name, headers[name]!);
+  stampOverhead(res);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+const RECEIVED_AT = Symbol('breakwater.receivedAt');
+
+/** Notes when a request arrived, so any answer can report the gateway's time (SPEC OBS-9). */
+export function markReceivedAt(res: ServerResponse, receivedAt: number): void {
+  (res as ServerResponse & { [RECEIVED_AT]?: number })[RECEIVED_AT] = receivedAt;
+}
+
+/**
+ * Sets `x-breakwater-overhead-ms` on an answer that has none yet: answers that never went
+ * upstream (models list, admin, health, stream replays) spent all their time in the gateway.
+ */
+export function stampOverhead(res: ServerResponse): void {
+  const receivedAt = (res as ServerResponse & { [RECEIVED_AT]?: number })[RECEIVED_AT];
+  if (receivedAt === undefined || res.headersSent || res.hasHeader('x-breakwater-overhead-ms')) return;
+  res.setHeader('x-breakwater-overhead-ms', (performance.now() - receivedAt).toFixed(3));
 }

@@ -5,7 +5,7 @@ import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import type { Dialect } from '../core/types.js';
 import { createAccessLog, tenantOfResponse, type AccessLog } from './access-log.js';
 import type { HandlerRequest } from './completion-handler.js';
-import { sendJson } from './http-io.js';
+import { markReceivedAt, sendJson } from './http-io.js';
 import { errorHeaders, renderErrorBody } from './render-error.js';
 import { requestIdFor } from './request-context.js';
 import { Router, type Handler } from './router.js';
@@ -78,6 +78,7 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
     const dialect = dialectFor(path);
     const controller = new AbortController();
     res.setHeader('x-breakwater-request-id', requestId);
+    markReceivedAt(res, receivedAt);
     if (draining) res.setHeader('connection', 'close');
     // 'close' fires once per response; `on` skips the wrapper `once` allocates.
     res.on('close', () => {

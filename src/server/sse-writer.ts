@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { StreamPart } from '../core/types.js';
 import { formatSseEvent, type SseEvent } from '../protocols/sse.js';
+import { stampOverhead } from './http-io.js';
 import type { SubscriberSink } from '../streaming/stream-subscription.js';
 import type { StreamOutcome } from '../observability/stream-metrics.js';
 
@@ -39,6 +40,7 @@ export class SseWriter {
   commit(headers: Record<string, string>): void {
     if (this.committed) return;
     this.committed = true;
+    if (headers['x-breakwater-overhead-ms'] === undefined) stampOverhead(this.res);
     this.res.writeHead(200, { ...SSE_HEADERS, ...headers });
     this.touch();
     this.arm(this.heartbeatMs);
