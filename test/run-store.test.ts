@@ -204,3 +204,21 @@ for (const backend of backends) {
     assert.deepEqual([...claimed].sort(), [...ids].sort(), 'every run once, none twice');
   });
 }
+
+for (const backend of backends) {
+  it(`${backend.name}: a step commits its effect and usage with it; a step without one records none`, async () => {
+    const stores = await backend.open();
+    await stores.runs.createRun(run('run_e'), []);
+    const owned = (await stores.runs.claimRun({ owner: 'w1', agents: ['a'], now: 2_000, leaseMs: 1_000 }))!;
+    const effect = { runId: 'run_e', stepKey: '0:s', tool: 'payment.charge', idempotencyKey: 'run_e:0:payment.charge', args: '{"a":1}', result: '{"ok":true}', at: 2_001 };
+    const usage = { inputTokens: 10, outputTokens: 4, costMicros: 7 };
+    assert.equal(await stores.runs.commitStep(leaseOf(owned), { step: step(owned, '0', 0), effect, usage, events: [event(0), event(1)] }, 2_001), true);
+    assert.equal(await stores.runs.commitStep(leaseOf(owned), { step: step(owned, '1', 1), events: [] }, 2_002), true);
+    assert.deepEqual(await stores.runs.listEffects('run_e'), [effect]);
+    const after = (await stores.runs.getRun('run_e'))!;
+    assert.deepEqual([after.steps, after.inputTokens, after.outputTokens, after.costMicros], [2, 10, 4, 7]);
+    assert.deepEqual((await stores.runs.listSteps('run_e')).map((s) => [s.slot, s.output]), [['0', '"out 0"'], ['1', '"out 1"']]);
+    await assert.rejects(stores.runs.commitStep(leaseOf(owned), { step: step(owned, '1', 2), events: [event(2)] }, 2_003), 'a slot holds one step, ever');
+    assert.equal(await stores.runs.lastEventSeq('run_e'), 1, 'the refused step left no events');
+  });
+}

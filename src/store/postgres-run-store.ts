@@ -19,8 +19,24 @@ const CLAIM = `UPDATE runs SET status = 'running', owner = $2, lease_expires_at 
 /** The fence every owner transaction starts with; it also row-locks the run until commit. */
 const HOLDS = "UPDATE runs SET updated_at = $1 WHERE id = $2 AND epoch = $3 AND status = 'running'";
 
-const INSERT_STEP = `INSERT INTO run_steps (run_id, slot, seq, key, name, kind, status, output, error, attempts, started_at, ended_at, epoch)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
+/**
+ * A whole step commit in one statement (one round trip, atomic on its own): the fence updates the
+ * run's counters, and the step, effect and events are inserted only for the row it returned.
+ */
+const COMMIT_STEP = `WITH fence AS (
+    UPDATE runs SET updated_at = $1, steps = steps + 1, input_tokens = input_tokens + $4, output_tokens = output_tokens + $5, cost_micros = cost_micros + $6,
+      waiter = NULL, wait_signal = NULL
+    WHERE id = $2 AND epoch = $3 AND status = 'running' RETURNING id),
+  step AS (
+    INSERT INTO run_steps (run_id, slot, seq, key, name, kind, status, output, error, attempts, started_at, ended_at, epoch)
+    SELECT id, $7::text, $8::int, $9::text, $10::text, $11::text, $12::text, $13::text, $14::text, $15::int, $16::bigint, $17::bigint, $18::int FROM fence),
+  effect AS (
+    INSERT INTO run_effects (run_id, step_key, tool, idempotency_key, args, result, at)
+    SELECT id, $19::text, $20::text, $21::text, $22::text, $23::text, $24::bigint FROM fence WHERE $20::text IS NOT NULL),
+  events AS (
+    INSERT INTO stream_events (stream_id, seq, event, data)
+    SELECT fence.id, e.seq, e.event, e.data FROM fence, unnest($25::bigint[], $26::text[], $27::text[]) AS e(seq, event, data))
+  SELECT COUNT(*)::int AS n FROM fence`;
 
 const ENDED = "status IN ('succeeded', 'failed', 'cancelled')";
 
@@ -55,22 +71,16 @@ async function holds(q: Query, lease: RunLease, now: number): Promise<boolean> {
   return (await q.query(HOLDS, [now, lease.runId, lease.epoch])).rowCount === 1;
 }
 
-async function writeStep(q: Query, lease: RunLease, commit: StepCommit): Promise<void> {
-  const { step, effect, usage } = commit;
-  await q.query(INSERT_STEP, [
-    step.runId, step.slot, step.seq, step.key, step.name, step.kind, step.status,
-    orNull(step.output), orNull(step.error), step.attempts, step.startedAt, step.endedAt, step.epoch,
+/** Commits a step if the lease holds; inside an owner transaction the fence simply passes again. */
+async function writeStep(q: Query, lease: RunLease, commit: StepCommit, now: number): Promise<boolean> {
+  const { step, effect, usage, events } = commit;
+  const { rows } = await q.query<{ n: number }>(COMMIT_STEP, [
+    now, lease.runId, lease.epoch, usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, usage?.costMicros ?? 0,
+    step.slot, step.seq, step.key, step.name, step.kind, step.status, orNull(step.output), orNull(step.error), step.attempts, step.startedAt, step.endedAt, step.epoch,
+    effect?.stepKey ?? null, effect?.tool ?? null, effect?.idempotencyKey ?? null, effect?.args ?? null, effect?.result ?? null, effect?.at ?? null,
+    events.map((e) => e.seq), events.map((e) => e.event ?? null), events.map((e) => e.data),
   ]);
-  if (effect) {
-    await q.query('INSERT INTO run_effects (run_id, step_key, tool, idempotency_key, args, result, at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-      effect.runId, effect.stepKey, effect.tool, effect.idempotencyKey, effect.args, orNull(effect.result), effect.at,
-    ]);
-  }
-  await q.query(
-    'UPDATE runs SET steps = steps + 1, input_tokens = input_tokens + $1, output_tokens = output_tokens + $2, cost_micros = cost_micros + $3, waiter = NULL, wait_signal = NULL WHERE id = $4',
-    [usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, usage?.costMicros ?? 0, lease.runId],
-  );
-  await appendRaw(q, lease.runId, commit.events);
+  return rows[0]?.n === 1;
 }
 
 async function insertRun(q: Query, run: RunRecord): Promise<boolean> {
@@ -161,11 +171,7 @@ export function createPostgresRunStore({ pool }: PostgresDatabase): RunStore {
       });
     },
     commitStep(lease, commit, now) {
-      return transaction(pool, async (q) => {
-        if (!(await holds(q, lease, now))) return false;
-        await writeStep(q, lease, commit);
-        return true;
-      });
+      return writeStep(pool, lease, commit, now);
     },
     commitWait(lease, wait, now) {
       return transaction(pool, async (q): Promise<WaitOutcome> => {
@@ -181,7 +187,7 @@ export function createPostgresRunStore({ pool }: PostgresDatabase): RunStore {
         }
         if (output === undefined && wait.deadline !== undefined && now >= wait.deadline) output = timeoutOutput();
         if (output !== undefined) {
-          await writeStep(q, lease, { step: { ...wait.step, status: 'completed', output }, events: wait.resolvedEvents });
+          await writeStep(q, lease, { step: { ...wait.step, status: 'completed', output }, events: wait.resolvedEvents }, now);
           return { kind: 'resolved', output };
         }
         await q.query(
