@@ -7,7 +7,7 @@ import type { LoggedEvent, RunLease, RunRecord, Stores, StepRecord } from '../sr
 import { createMemoryStores } from '../src/store/memory-stores.js';
 import { openPostgresStores } from '../src/store/postgres-open.js';
 import { openSqliteStores } from '../src/store/sqlite-stores.js';
-import { dropSchema, freshSchema, servicesMissing } from './helpers/services.js';
+import { dropSchema, freshSchema, openScaleOutStores, servicesMissing } from './helpers/services.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bw-runstore-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -19,11 +19,11 @@ const backends: Array<{ name: string; open: () => Stores | Promise<Stores> }> = 
 ];
 // PostgreSQL: a fresh schema per test, dropped when the file ends (fails under BREAKWATER_REQUIRE_SERVICES=1).
 if (!(await servicesMissing())) {
-  const opened: Array<{ stores: Stores; schema: string }> = [];
+  const opened: Array<{ stores: Stores; schema?: string }> = [];
   after(async () => {
     for (const { stores, schema } of opened) {
       await stores.close();
-      await dropSchema(schema);
+      if (schema) await dropSchema(schema);
     }
   });
   backends.push({
@@ -32,6 +32,15 @@ if (!(await servicesMissing())) {
       const { schema, url } = freshSchema();
       const stores = await openPostgresStores(url);
       opened.push({ stores, schema });
+      return stores;
+    },
+  });
+  // With Redis holding the other streams, a run's events must still be read from PostgreSQL.
+  backends.push({
+    name: 'postgres+redis',
+    async open() {
+      const stores = await openScaleOutStores();
+      opened.push({ stores });
       return stores;
     },
   });

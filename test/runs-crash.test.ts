@@ -207,11 +207,22 @@ async function chaos(store: Awaited<ReturnType<ChaosBackend['open']>>, total: nu
   }
 }
 
-test('an approval wait survives a restart; the refund and the email happen once', { timeout: 60_000 }, async () => {
-  const { dataDir, env, ledger } = setup();
+for (const backend of chaosBackends) {
+  test(`an approval wait survives a restart on ${backend.name}; the refund and the email happen once`, { timeout: 60_000, skip: backend.skip }, async () => {
+    const store = await backend.open();
+    try {
+      await approvalAcrossRestart(store.storeUrl);
+    } finally {
+      await store.drop();
+    }
+  });
+}
+
+async function approvalAcrossRestart(storeUrl: string | undefined): Promise<void> {
+  const { dataDir, env, ledger } = setup(storeUrl);
   const first = await startGateway(dataDir, env, ['--agents', AGENTS]);
   const key = first.ready.virtualKey!;
-  const approver = JSON.parse(execFileSync(process.execPath, [CLI, 'keys', 'create', '--name', 'ops', '--scopes', 'runs,runs:approve', '--json', '--data-dir', dataDir], { env, cwd: dataDir, encoding: 'utf8' })) as { key: string };
+  const approver = JSON.parse(execFileSync(process.execPath, [CLI, 'keys', 'create', '--name', 'ops', '--scopes', 'runs,runs:approve', '--json', '--data-dir', dataDir, '--config', join(dataDir, 'breakwater.yaml')], { env, cwd: dataDir, encoding: 'utf8' })) as { key: string };
   const client = runClient(first.ready.url, approver.key);
   assert.ok(key);
   const run = await client.create('support', { order: 'A-17', amountCents: 2500, email: 'ada@example.com' });
@@ -238,4 +249,4 @@ test('an approval wait survives a restart; the refund and the email happen once'
   } finally {
     fake.close();
   }
-});
+}
