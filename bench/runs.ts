@@ -1,19 +1,24 @@
 // `npm run bench:runs`: what durability costs. Step checkpoint overhead (the time between one
 // step's function returning and the next one starting: the SQLite commit of the step, its events
 // and the bookkeeping), POST /v1/runs latency, and steps/s through 1 and 2 real worker processes
-// sharing one SQLite file. Prints a table and writes bench/results/runs-latest.json.
+// sharing one SQLite file; the checkpoint and 2-worker throughput again on PostgreSQL (a fresh
+// schema at BREAKWATER_BENCH_POSTGRES_URL, default the test database). Prints a table and writes
+// bench/results/runs-latest.json.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/load-config.js';
 import { defineAgent } from '../src/runs/define-agent.js';
 import { RunService } from '../src/runs/run-service.js';
 import { startBreakwater } from '../src/server/start-breakwater.js';
 import type { KeyRecord } from '../src/store/interfaces.js';
+import type { Stores } from '../src/store/interfaces.js';
+import { openPostgresStores } from '../src/store/postgres-open.js';
 import { openSqliteStores } from '../src/store/sqlite-stores.js';
 import { systemClock } from '../src/core/clock.js';
 import { machineFacts } from './machine-facts.js';
@@ -24,12 +29,32 @@ const CLI = join(root, 'dist/breakwater.cjs');
 const AGENTS = join(root, 'test/fixtures/chaos-agents.mjs');
 const silent = pino({ level: 'silent' });
 
+const POSTGRES_URL = process.env.BREAKWATER_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'bw-bench-runs-'));
 }
 
+/** A schema of its own on PostgreSQL for one measurement, dropped afterwards; undefined when unreachable. */
+async function postgresSchema(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  try {
+    await client.connect();
+  } catch {
+    return undefined;
+  }
+  const schema = `bw_bench_${process.pid}_${Date.now()}`;
+  return {
+    url: `${POSTGRES_URL}?schema=${schema}`,
+    async drop() {
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+    },
+  };
+}
+
 /** Per-step overhead inside one process: fn end → next fn start, over `runs` runs of `steps` steps. */
-async function checkpointOverhead(runs: number, steps: number): Promise<LatencySummary> {
+async function checkpointOverhead(runs: number, steps: number, storeUrl?: string): Promise<LatencySummary> {
   const gaps: number[] = [];
   let lastEnd: number | undefined;
   const agent = defineAgent({
@@ -45,7 +70,8 @@ async function checkpointOverhead(runs: number, steps: number): Promise<LatencyS
     },
   });
   const dataDir = tempDir();
-  const config = loadConfig({ env: {}, overrides: { server: { port: 0, dataDir, logLevel: 'silent' }, runs: { pollMs: 5 } } });
+  const store = storeUrl ? { store: { kind: 'postgres' as const, url: storeUrl } } : {};
+  const config = loadConfig({ env: {}, overrides: { server: { port: 0, dataDir, logLevel: 'silent' }, runs: { pollMs: 5 }, ...store } });
   const app = await startBreakwater({ config, env: {}, logger: silent, agents: [agent] });
   try {
     const key = (await app.stores.keys.listKeys()).find((k) => k.kind === 'virtual')!;
@@ -102,10 +128,11 @@ async function startWorkerProcess(dataDir: string): Promise<ChildProcess> {
 }
 
 /** Steps per second through `workers` worker processes: `runs` runs of `steps` no-op steps. */
-async function throughput(workers: number, runs: number, steps: number): Promise<{ workers: number; runs: number; steps: number; seconds: number; stepsPerSecond: number }> {
+async function throughput(workers: number, runs: number, steps: number, storeUrl?: string): Promise<{ workers: number; runs: number; steps: number; seconds: number; stepsPerSecond: number }> {
   const dataDir = tempDir();
-  writeFileSync(join(dataDir, 'breakwater.yaml'), 'runs:\n  pollMs: 20\n  concurrency: 32\n');
-  const stores = openSqliteStores({ path: join(dataDir, 'breakwater.db') });
+  const store = storeUrl ? `store:\n  kind: postgres\n  url: ${storeUrl}\n` : '';
+  writeFileSync(join(dataDir, 'breakwater.yaml'), `${store}runs:\n  pollMs: 20\n  concurrency: 32\n`);
+  const stores: Stores = storeUrl ? await openPostgresStores(storeUrl) : openSqliteStores({ path: join(dataDir, 'breakwater.db') });
   const children: ChildProcess[] = [];
   try {
     for (let i = 0; i < workers; i++) children.push(await startWorkerProcess(dataDir));
@@ -133,6 +160,18 @@ const checkpoint = await checkpointOverhead(3, 500);
 const create = await createLatency(300);
 const one = await throughput(1, 200, 40);
 const two = await throughput(2, 200, 40);
+/** The PostgreSQL figures, each on a fresh schema; absent when PostgreSQL does not answer. */
+async function onPostgres<T>(measure: (url: string) => Promise<T>): Promise<T | undefined> {
+  const schema = await postgresSchema();
+  if (!schema) return undefined;
+  try {
+    return await measure(schema.url);
+  } finally {
+    await schema.drop();
+  }
+}
+const pgCheckpoint = await onPostgres((url) => checkpointOverhead(3, 500, url));
+const pgTwo = await onPostgres((url) => throughput(2, 200, 40, url));
 const results = {
   schema: 1,
   date: new Date().toISOString(),
@@ -141,6 +180,7 @@ const results = {
   checkpointMs: checkpoint,
   createMs: create,
   throughput: [one, two],
+  postgres: pgCheckpoint && pgTwo ? { checkpointMs: pgCheckpoint, throughput: [pgTwo] } : { skipped: `PostgreSQL at ${POSTGRES_URL} not reachable` },
 };
 const ms = (summary: LatencySummary) => `p50 ${summary.p50.toFixed(3)} ms, p99 ${summary.p99.toFixed(3)} ms (n=${summary.count})`;
 const rows = [
@@ -148,6 +188,8 @@ const rows = [
   ['POST /v1/runs → 202', ms(create)],
   [`steps/s, 1 worker process (${one.runs} runs × ${one.steps} steps)`, `${one.stepsPerSecond} (${one.seconds} s)`],
   [`steps/s, 2 worker processes (${two.runs} runs × ${two.steps} steps)`, `${two.stepsPerSecond} (${two.seconds} s)`],
+  ['step checkpoint overhead (PostgreSQL, in process)', pgCheckpoint ? ms(pgCheckpoint) : 'skipped: PostgreSQL not reachable'],
+  ['steps/s, 2 worker processes (PostgreSQL)', pgTwo ? `${pgTwo.stepsPerSecond} (${pgTwo.seconds} s)` : 'skipped: PostgreSQL not reachable'],
 ];
 const width = Math.max(...rows.map((row) => row[0]!.length));
 for (const [name, value] of rows) process.stdout.write(`${name!.padEnd(width)}  ${value}\n`);

@@ -5,16 +5,46 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { LoggedEvent, RunLease, RunRecord, Stores, StepRecord } from '../src/store/interfaces.js';
 import { createMemoryStores } from '../src/store/memory-stores.js';
+import { openPostgresStores } from '../src/store/postgres-open.js';
 import { openSqliteStores } from '../src/store/sqlite-stores.js';
+import { dropSchema, freshSchema, openScaleOutStores, servicesMissing } from './helpers/services.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bw-runstore-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let counter = 0;
 
-const backends: Array<{ name: string; open: () => Stores }> = [
+const backends: Array<{ name: string; open: () => Stores | Promise<Stores> }> = [
   { name: 'memory', open: () => createMemoryStores() },
   { name: 'sqlite', open: () => openSqliteStores({ path: join(root, `db-${++counter}.db`) }) },
 ];
+// PostgreSQL: a fresh schema per test, dropped when the file ends (fails under BREAKWATER_REQUIRE_SERVICES=1).
+if (!(await servicesMissing())) {
+  const opened: Array<{ stores: Stores; schema?: string }> = [];
+  after(async () => {
+    for (const { stores, schema } of opened) {
+      await stores.close();
+      if (schema) await dropSchema(schema);
+    }
+  });
+  backends.push({
+    name: 'postgres',
+    async open() {
+      const { schema, url } = freshSchema();
+      const stores = await openPostgresStores(url);
+      opened.push({ stores, schema });
+      return stores;
+    },
+  });
+  // With Redis holding the other streams, a run's events must still be read from PostgreSQL.
+  backends.push({
+    name: 'postgres+redis',
+    async open() {
+      const stores = await openScaleOutStores();
+      opened.push({ stores });
+      return stores;
+    },
+  });
+}
 
 function run(id: string, overrides: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -58,7 +88,7 @@ const step = (r: RunRecord, slot: string, seq: number): StepRecord => ({
 for (const backend of backends) {
   describe(`${backend.name} run store passes the conformance suite`, () => {
     it('creates a run with its event stream; an idempotency key returns the same run per tenant only', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       const first = await stores.runs.createRun(run('run_1', { idempotencyKey: 'k' }), [event(0, 'run.created')]);
       assert.equal(first.created, true);
       const again = await stores.runs.createRun(run('run_2', { idempotencyKey: 'k' }), [event(0, 'run.created')]);
@@ -69,10 +99,13 @@ for (const backend of backends) {
       assert.deepEqual(await stores.events.read('run_1', -1, 10), [event(0, 'run.created')]);
       assert.equal(await stores.runs.getRun('run_2'), undefined, 'nothing of the repeat was stored');
       assert.deepEqual((await stores.runs.listRuns({ tenant: 'key:k1', limit: 10 })).map((r) => r.id), ['run_1']);
+      // Admin views: every tenant's runs, and counts by status.
+      assert.deepEqual((await stores.runs.listRuns({ limit: 10 })).map((r) => r.id).sort(), ['run_1', 'run_3']);
+      assert.deepEqual(await stores.runs.countRunsByStatus(), { queued: 2 });
     });
 
     it('claims each runnable run once, bumping the epoch; only agents the worker hosts', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       await stores.runs.createRun(run('run_1'), []);
       await stores.runs.createRun(run('run_2', { agent: 'b' }), []);
       assert.equal(await stores.runs.claimRun({ owner: 'w1', agents: ['zzz'], now: 5_000, leaseMs: 1_000 }), undefined);
@@ -84,7 +117,7 @@ for (const backend of backends) {
     });
 
     it('rejects every write of a stale owner: steps, events, waits and the end', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       await stores.runs.createRun(run('run_1'), [event(0)]);
       const stale = (await stores.runs.claimRun({ owner: 'w1', agents: ['a'], now: 5_000, leaseMs: 1_000 }))!;
       assert.equal(await stores.runs.commitStep(leaseOf(stale), { step: step(stale, '0', 0), events: [event(1)] }, 5_100), true);
@@ -103,7 +136,7 @@ for (const backend of backends) {
     });
 
     it('parks a wait and frees the lease; a signal wakes it; an early signal is kept and consumed once', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       await stores.runs.createRun(run('run_1'), []);
       let owned = (await stores.runs.claimRun({ owner: 'w1', agents: ['a'], now: 1_000, leaseMs: 1_000 }))!;
       const wait = (r: RunRecord, slot: string, deadline?: number) => ({
@@ -132,7 +165,7 @@ for (const backend of backends) {
     });
 
     it('keeps an approval to one decision and refuses one the run is not waiting for', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       await stores.runs.createRun(run('run_1'), []);
       const options = { unique: true, requireWaiting: true };
       assert.equal((await stores.runs.deliverSignal({ runId: 'run_1', name: 'approval:x', payload: 'true', at: 1 }, options)).kind, 'not_waiting');
@@ -146,7 +179,7 @@ for (const backend of backends) {
     });
 
     it('flags cancels; a parked run with one becomes claimable; an ended run is not flagged and reads no signals', async () => {
-      const stores = backend.open();
+      const stores = await backend.open();
       await stores.runs.createRun(run('run_1'), []);
       const owned = (await stores.runs.claimRun({ owner: 'w1', agents: ['a'], now: 1_000, leaseMs: 1_000 }))!;
       await stores.runs.commitWait(leaseOf(owned), { step: step(owned, '0', 0), signal: 'go', waiter: '{}', resolvedEvents: [], parkedEvents: [] }, 1_000);
@@ -164,5 +197,40 @@ for (const backend of backends) {
       assert.equal(await stores.runs.pruneRuns(1_005), 1);
       assert.equal(await stores.runs.getRun('run_1'), undefined);
     });
+  });
+}
+
+for (const backend of backends) {
+  it(`${backend.name}: concurrent claimers take each runnable run exactly once`, async () => {
+    const stores = await backend.open();
+    const ids = Array.from({ length: 24 }, (_, i) => `run_c${i}`);
+    for (const id of ids) await stores.runs.createRun(run(id), []);
+    const claimer = async (owner: string) => {
+      const mine: string[] = [];
+      for (let r = await stores.runs.claimRun({ owner, agents: ['a'], now: 2_000, leaseMs: 60_000 }); r; r = await stores.runs.claimRun({ owner, agents: ['a'], now: 2_000, leaseMs: 60_000 })) {
+        mine.push(r.id);
+      }
+      return mine;
+    };
+    const claimed = (await Promise.all(['w1', 'w2', 'w3', 'w4', 'w5', 'w6'].map(claimer))).flat();
+    assert.deepEqual([...claimed].sort(), [...ids].sort(), 'every run once, none twice');
+  });
+}
+
+for (const backend of backends) {
+  it(`${backend.name}: a step commits its effect and usage with it; a step without one records none`, async () => {
+    const stores = await backend.open();
+    await stores.runs.createRun(run('run_e'), []);
+    const owned = (await stores.runs.claimRun({ owner: 'w1', agents: ['a'], now: 2_000, leaseMs: 1_000 }))!;
+    const effect = { runId: 'run_e', stepKey: '0:s', tool: 'payment.charge', idempotencyKey: 'run_e:0:payment.charge', args: '{"a":1}', result: '{"ok":true}', at: 2_001 };
+    const usage = { inputTokens: 10, outputTokens: 4, costMicros: 7 };
+    assert.equal(await stores.runs.commitStep(leaseOf(owned), { step: step(owned, '0', 0), effect, usage, events: [event(0), event(1)] }, 2_001), true);
+    assert.equal(await stores.runs.commitStep(leaseOf(owned), { step: step(owned, '1', 1), events: [] }, 2_002), true);
+    assert.deepEqual(await stores.runs.listEffects('run_e'), [effect]);
+    const after = (await stores.runs.getRun('run_e'))!;
+    assert.deepEqual([after.steps, after.inputTokens, after.outputTokens, after.costMicros], [2, 10, 4, 7]);
+    assert.deepEqual((await stores.runs.listSteps('run_e')).map((s) => [s.slot, s.output]), [['0', '"out 0"'], ['1', '"out 1"']]);
+    await assert.rejects(stores.runs.commitStep(leaseOf(owned), { step: step(owned, '1', 2), events: [event(2)] }, 2_003), 'a slot holds one step, ever');
+    assert.equal(await stores.runs.lastEventSeq('run_e'), 1, 'the refused step left no events');
   });
 }

@@ -1,9 +1,10 @@
 import type { SharedState } from '../shared/shared-state.js';
-import { createUnsupportedRunStore } from './unsupported-run-store.js';
 import type { Stores } from './interfaces.js';
 import { createMemoryEventLog } from './memory-event-log.js';
 import { createMemoryIdempotencyStore } from './memory-stores.js';
 import { migratePostgres, openPostgresDatabase } from './postgres-database.js';
+import { createPostgresRunEventLog } from './postgres-run-event-log.js';
+import { createPostgresRunStore } from './postgres-run-store.js';
 import {
   createPostgresKeyStore,
   createPostgresLedgerStore,
@@ -15,8 +16,8 @@ import {
 /**
  * The PostgreSQL stores (SPEC STO-3), migrated before first use. Stream logs and idempotency keys
  * come from Redis when shared; without it (one process on PostgreSQL) they stay in this process.
+ * Durable runs and their event streams live in PostgreSQL, written in the same transactions.
  */
-// Durable runs on PostgreSQL (FOR UPDATE SKIP LOCKED claims) are not built yet: see unsupported-run-store.ts.
 export async function openPostgresStores(url: string, shared?: Pick<SharedState, 'events' | 'idempotency'>): Promise<Stores> {
   const db = openPostgresDatabase(url);
   try {
@@ -31,9 +32,9 @@ export async function openPostgresStores(url: string, shared?: Pick<SharedState,
     ledger: createPostgresLedgerStore(db),
     meta: createPostgresMetaStore(db),
     responses: createPostgresResponseStore(db),
-    events: shared?.events ?? createMemoryEventLog(),
+    events: createPostgresRunEventLog(db, shared?.events ?? createMemoryEventLog()),
     idempotency: shared?.idempotency ?? createMemoryIdempotencyStore(),
-    runs: createUnsupportedRunStore(),
+    runs: createPostgresRunStore(db),
     async ping() {
       await db.pool.query('SELECT 1');
     },

@@ -1,7 +1,7 @@
 import type { EventLog, LoggedEvent, ResponseStore, StoredResponse, StreamAppend, StreamRecord } from './interfaces.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
-interface StreamRow {
+export interface StreamRow {
   id: string;
   tenant: string;
   kind: StreamRecord['kind'];
@@ -28,7 +28,7 @@ interface ResponseRow {
   expires_at: number;
 }
 
-function toStreamRecord(row: StreamRow): StreamRecord {
+export function toStreamRecord(row: StreamRow): StreamRecord {
   const record: StreamRecord = { id: row.id, tenant: row.tenant, kind: row.kind, status: row.status, createdAt: row.created_at, expiresAt: row.expires_at, meta: row.meta };
   if (row.ended_at !== null) record.endedAt = row.ended_at;
   return record;

@@ -1,6 +1,5 @@
 import type {
   AgentDescriptor,
-  EffectRecord,
   LoggedEvent,
   RunEnd,
   RunLease,
@@ -9,123 +8,13 @@ import type {
   RunStore,
   SignalDelivery,
   StepCommit,
-  StepRecord,
   WaitCommit,
   WaitOutcome,
   RunStatus,
 } from './interfaces.js';
 import { runStreamRecord, streamStatusOf, TERMINAL_RUN_STATUSES, timeoutOutput, signalOutput } from './run-records.js';
+import { orNull, toEffect, toRun, toSignal, toStep, type EffectRow, type RunRow, type SignalRow, type StepRow } from './run-rows.js';
 import type { SqliteDatabase } from './sqlite-database.js';
-
-interface RunRow {
-  id: string;
-  tenant: string;
-  key_id: string;
-  agent: string;
-  input: string;
-  status: RunRecord['status'];
-  idempotency_key: string | null;
-  request_id: string;
-  limits: string;
-  created_at: number;
-  updated_at: number;
-  started_at: number | null;
-  ended_at: number | null;
-  epoch: number;
-  owner: string | null;
-  lease_expires_at: number | null;
-  wake_at: number | null;
-  waiter: string | null;
-  wait_signal: string | null;
-  cancel_requested: number;
-  steps: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_micros: number;
-  result: string | null;
-  error: string | null;
-}
-
-interface StepRow {
-  run_id: string;
-  slot: string;
-  seq: number;
-  key: string;
-  name: string;
-  kind: StepRecord['kind'];
-  status: StepRecord['status'];
-  output: string | null;
-  error: string | null;
-  attempts: number;
-  started_at: number;
-  ended_at: number;
-  epoch: number;
-}
-
-interface SignalRow {
-  id: number;
-  run_id: string;
-  name: string;
-  payload: string;
-  at: number;
-  consumed_by: string | null;
-}
-
-const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
-const orUndefined = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
-
-function toRun(row: RunRow): RunRecord {
-  return {
-    id: row.id,
-    tenant: row.tenant,
-    keyId: row.key_id,
-    agent: row.agent,
-    input: row.input,
-    status: row.status,
-    idempotencyKey: orUndefined(row.idempotency_key),
-    requestId: row.request_id,
-    limits: row.limits,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    startedAt: orUndefined(row.started_at),
-    endedAt: orUndefined(row.ended_at),
-    epoch: row.epoch,
-    owner: orUndefined(row.owner),
-    leaseExpiresAt: orUndefined(row.lease_expires_at),
-    wakeAt: orUndefined(row.wake_at),
-    waiter: orUndefined(row.waiter),
-    waitSignal: orUndefined(row.wait_signal),
-    cancelRequested: row.cancel_requested === 1,
-    steps: row.steps,
-    inputTokens: row.input_tokens,
-    outputTokens: row.output_tokens,
-    costMicros: row.cost_micros,
-    result: orUndefined(row.result),
-    error: orUndefined(row.error),
-  };
-}
-
-function toStep(row: StepRow): StepRecord {
-  return {
-    runId: row.run_id,
-    slot: row.slot,
-    seq: row.seq,
-    key: row.key,
-    name: row.name,
-    kind: row.kind,
-    status: row.status,
-    output: orUndefined(row.output),
-    error: orUndefined(row.error),
-    attempts: row.attempts,
-    startedAt: row.started_at,
-    endedAt: row.ended_at,
-    epoch: row.epoch,
-  };
-}
-
-function toSignal(row: SignalRow): RunSignal {
-  return { runId: row.run_id, name: row.name, payload: row.payload, at: row.at, consumedBy: orUndefined(row.consumed_by) };
-}
 
 const LIVE = "status IN ('queued', 'running', 'waiting')";
 const RUNNABLE = `(status = 'queued' OR (status = 'running' AND lease_expires_at <= @now) OR (status = 'waiting' AND (wake_at <= @now OR cancel_requested = 1)))`;
@@ -158,7 +47,7 @@ export function createSqliteRunStore(db: SqliteDatabase): RunStore {
   );
   const release = db.prepare<[number, number, string, number]>("UPDATE runs SET lease_expires_at = ?, owner = NULL, updated_at = ? WHERE id = ? AND epoch = ? AND status = 'running'");
   const stepsOf = db.prepare<[string], StepRow>('SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq');
-  const effectsOf = db.prepare<[string], { run_id: string; step_key: string; tool: string; idempotency_key: string; args: string; result: string | null; at: number }>(
+  const effectsOf = db.prepare<[string], EffectRow>(
     'SELECT * FROM run_effects WHERE run_id = ? ORDER BY at, step_key',
   );
   const lastSeq = db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM stream_events WHERE stream_id = ?');
@@ -337,16 +226,8 @@ export function createSqliteRunStore(db: SqliteDatabase): RunStore {
     async listSteps(runId) {
       return stepsOf.all(runId).map(toStep);
     },
-    async listEffects(runId): Promise<EffectRecord[]> {
-      return effectsOf.all(runId).map((row) => ({
-        runId: row.run_id,
-        stepKey: row.step_key,
-        tool: row.tool,
-        idempotencyKey: row.idempotency_key,
-        args: row.args,
-        result: orUndefined(row.result),
-        at: row.at,
-      }));
+    async listEffects(runId) {
+      return effectsOf.all(runId).map(toEffect);
     },
     async lastEventSeq(runId) {
       return lastSeq.get(runId)?.seq ?? -1;
