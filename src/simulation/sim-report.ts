@@ -19,6 +19,8 @@ export interface ScenarioReport {
   meanSteps: number;
   meanCostMicros: number;
   meanEffects: number;
+  /** Worker processes SIGKILLed by crash faults, over all trials. */
+  workerKills: number;
   /** Below a threshold: `sim run` exits non-zero. */
   belowThreshold: string[];
   results: TrialResult[];
@@ -76,6 +78,7 @@ export function summarise(scenario: string, file: string, results: TrialResult[]
     meanSteps: mean(results.map((r) => r.steps)),
     meanCostMicros: mean(results.map((r) => r.costMicros)),
     meanEffects: mean(results.map((r) => r.effects)),
+    workerKills: results.reduce((sum, r) => sum + r.crashes, 0),
     belowThreshold,
     results,
   };
@@ -93,7 +96,7 @@ export function formatReport(reports: readonly ScenarioReport[]): string {
     lines.push(`${verdict} ${r.scenario} (${r.file}): ${r.passed}/${r.trials - r.failureClasses.simulator} trials passed`);
     lines.push(`  ${r.passK.map((p) => `pass^${p.k} ${fmt(p.value)} [${fmt(p.low)}, ${fmt(p.high)}]`).join('  ')}`);
     lines.push(`  failures: agent ${r.failureClasses.agent}, infrastructure ${r.failureClasses.infrastructure}, simulator ${r.failureClasses.simulator} (not counted)`);
-    lines.push(`  mean steps ${r.meanSteps.toFixed(1)}, mean cost ${Math.round(r.meanCostMicros)} µ$, mean effects ${r.meanEffects.toFixed(1)}`);
+    lines.push(`  mean steps ${r.meanSteps.toFixed(1)}, mean cost ${Math.round(r.meanCostMicros)} µ$, mean effects ${r.meanEffects.toFixed(1)}${r.workerKills ? `, ${r.workerKills} worker kill(s)` : ''}`);
     for (const t of r.results.filter((t) => !t.passed)) {
       lines.push(`  ✗ trial ${t.trial} (seed ${t.seed}, ${t.failureClass}${t.crashes ? `, ${t.crashes} worker kill(s)` : ''}):`);
       for (const failure of t.failures) lines.push(`      ${failure}`);

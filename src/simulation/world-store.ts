@@ -41,7 +41,7 @@ export function openWorldStore(path: string, fixtures?: Record<string, readonly 
            CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, result TEXT NOT NULL);
            CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL);`);
   const upsert = db.prepare<[string, string, string]>(
-    `INSERT INTO docs (collection, id, pos, doc) VALUES (?1, ?2, (SELECT COALESCE(MAX(pos), 0) + 1 FROM docs), ?3) ON CONFLICT (collection, id) DO UPDATE SET doc = excluded.doc`,
+    `INSERT INTO docs (collection, id, pos, doc) VALUES (?, ?, (SELECT COALESCE(MAX(pos), 0) + 1 FROM docs), ?) ON CONFLICT (collection, id) DO UPDATE SET doc = excluded.doc`,
   );
   const all = db.prepare<[string], { doc: string }>('SELECT doc FROM docs WHERE collection = ? ORDER BY pos');
   const one = db.prepare<[string, string], { doc: string }>('SELECT doc FROM docs WHERE collection = ? AND id = ?');
