@@ -4,7 +4,8 @@ import { loadScenario, parseScenario, type LoadedScenario, type WorldDoc } from 
 import { runTrial, type TrialResult } from './run-trial.js';
 import { checkAssertions, type TrialOutcome } from './scenario-assertions.js';
 import { importAgent } from './sim-episode.js';
-import { summarise, type ScenarioReport } from './sim-report.js';
+import type { ScenarioReport } from './sim-report.js';
+import { runScenarioTrials } from './run-scenarios.js';
 import { openWorldStore, type LedgerEntry, type WorldStore } from './world-store.js';
 import { createWorldTools } from './world-tools.js';
 
@@ -62,10 +63,7 @@ export function createSimWorld(scenario: string | Record<string, unknown>, optio
       return runTrial(loaded, n, await trialOptions());
     },
     async run(trials = loaded.scenario.trials) {
-      const resolved = await trialOptions();
-      const results: TrialResult[] = [];
-      for (let n = 1; n <= trials; n++) results.push(await runTrial(loaded, n, resolved));
-      return summarise(loaded.scenario.name, loaded.path, results, loaded.scenario.thresholds, 4);
+      return runScenarioTrials(loaded, trials, await trialOptions(), 4);
     },
     close: () => world.close(),
   };

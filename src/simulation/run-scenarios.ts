@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { loadScenario, type LoadedScenario } from './load-scenario.js';
-import { runTrial, type TrialResult } from './run-trial.js';
+import { runTrial, type TrialOptions, type TrialResult } from './run-trial.js';
 import { importAgent } from './sim-episode.js';
 import { summarise, type ScenarioReport } from './sim-report.js';
 
@@ -26,15 +26,21 @@ export async function runScenarios(files: readonly string[], options: RunScenari
   let done = 0;
   const reports: ScenarioReport[] = [];
   for (const scenario of loaded) {
-    const agent = await importAgent(scenario);
-    const results: TrialResult[] = [];
-    const trials = options.trials ?? scenario.scenario.trials;
-    for (let trial = 1; trial <= trials; trial++) {
-      const result = await runTrial(scenario, trial, { seed: options.seed, agent, cli: options.cli });
-      results.push(result);
-      options.onTrial?.(scenario.scenario.name, result, ++done, total);
-    }
-    reports.push(summarise(scenario.scenario.name, relative(process.cwd(), scenario.path), results, scenario.scenario.thresholds, options.maxK ?? 4));
+    const trialOptions = { seed: options.seed, agent: await importAgent(scenario), cli: options.cli };
+    const onTrial = (result: TrialResult) => options.onTrial?.(scenario.scenario.name, result, ++done, total);
+    reports.push(await runScenarioTrials(scenario, options.trials ?? scenario.scenario.trials, trialOptions, options.maxK ?? 4, onTrial));
   }
   return reports;
+}
+
+/** Trials 1…`trials` of one scenario, one after another, summarised. */
+export async function runScenarioTrials(loaded: LoadedScenario, trials: number, options: TrialOptions, maxK: number, onTrial?: (result: TrialResult) => void): Promise<ScenarioReport> {
+  const results: TrialResult[] = [];
+  for (let trial = 1; trial <= trials; trial++) {
+    const result = await runTrial(loaded, trial, options);
+    results.push(result);
+    onTrial?.(result);
+  }
+  const file = loaded.path === '<inline>' ? loaded.path : relative(process.cwd(), loaded.path);
+  return summarise(loaded.scenario.name, file, results, loaded.scenario.thresholds, maxK);
 }

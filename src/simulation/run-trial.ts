@@ -11,6 +11,7 @@ import type { RunRecord } from '../store/interfaces.js';
 import { openStores } from '../store/stores.js';
 import type { LoadedScenario } from './load-scenario.js';
 import { checkAssertions } from './scenario-assertions.js';
+import { scenarioScripts } from './scenario-script.js';
 import { episodeConfig, insertSimKey, silentLogger, trialSeed, waitForRun } from './sim-episode.js';
 import { openWorldStore, type WorldStore } from './world-store.js';
 import { createWorldTools } from './world-tools.js';
@@ -62,7 +63,7 @@ function judge(loaded: LoadedScenario, world: WorldStore, run: RunRecord, trial:
 /** A trial in this process: the run worker with the world's fakes bound in place of the agent's tools. */
 async function runInProcess(loaded: LoadedScenario, trial: number, options: TrialOptions, world: WorldStore, seed: number, dataDir: string): Promise<TrialResult> {
   const tools = createWorldTools({ scenario: loaded.scenario, world, seed });
-  const worker = await startWorker({ config: episodeConfig(loaded, dataDir, seed, 'memory'), logger: silentLogger, agents: [{ ...options.agent, tools }] });
+  const worker = await startWorker({ config: episodeConfig(loaded, dataDir, seed, 'memory'), logger: silentLogger, agents: [{ ...options.agent, tools }], simScripts: scenarioScripts(loaded.scenario) });
   try {
     const key = await insertSimKey(worker.stores);
     const { run } = await worker.runtime.service.create(key, { agent: options.agent.name, input: loaded.scenario.agent.input, limits: loaded.scenario.agent.limits }, `sim_${trial}`);

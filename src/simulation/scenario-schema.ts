@@ -47,6 +47,24 @@ const worldAssertionSchema = z
   })
   .strict();
 
+const scriptTurnSchema = z
+  .object({
+    model: name.optional(),
+    /** A regular expression the last user message must match. */
+    message: name.optional(),
+    /** 1 for the conversation's first assistant turn. */
+    turn: z.number().int().positive().optional(),
+    reply: z
+      .object({
+        text: z.string().optional(),
+        json: z.unknown().optional(),
+        toolCalls: z.array(z.object({ name, arguments: z.union([z.record(z.string(), z.unknown()), z.string()]) }).strict()).optional(),
+        fault: name.optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
 /** A scenario file (SPEC SIM-13). */
 export const scenarioSchema = z
   .object({
@@ -76,6 +94,8 @@ export const scenarioSchema = z
       .object({
         /** SIM-10 fault specs per model the agent calls, e.g. `sim-fast: "429:times=2"`. */
         faults: z.record(z.string(), name).default({}),
+        /** Scripted turns (SPEC SIM-9): the first whose matchers all hold answers instead of the improvised text. */
+        script: z.array(scriptTurnSchema).default([]),
         /** Upstream attempts per LLM call (1 = the agent sees every provider fault). */
         maxAttempts: z.number().int().positive().optional(),
       })

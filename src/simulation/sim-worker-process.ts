@@ -1,6 +1,7 @@
 import type { RunningWorker } from '../runs/start-worker.js';
 import { startWorker } from '../runs/start-worker.js';
 import { loadScenario } from './load-scenario.js';
+import { scenarioScripts } from './scenario-script.js';
 import { episodeConfig, importAgent, silentLogger } from './sim-episode.js';
 import { openWorldStore } from './world-store.js';
 import { createWorldTools } from './world-tools.js';
@@ -35,5 +36,5 @@ export async function startSimWorker(options: SimWorkerOptions): Promise<Running
       if (crash && tool === crash.afterTool && world.count('crash') <= crash.times) process.kill(process.pid, 'SIGKILL');
     },
   });
-  return startWorker({ config: episodeConfig(loaded, options.dataDir, options.seed, 'sqlite'), logger: silentLogger, agents: [{ ...agent, tools }] });
+  return startWorker({ config: episodeConfig(loaded, options.dataDir, options.seed, 'sqlite'), logger: silentLogger, agents: [{ ...agent, tools }], simScripts: scenarioScripts(loaded.scenario) });
 }
