@@ -11,15 +11,13 @@ export function registerSimCommand(program: Command): void {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--seed <n>', 'seed for content, timing and probabilistic faults', '42')
     .option('--time-scale <x>', 'multiply simulated latencies (0 = instant)', '1')
+    .option('--cassette <dir>', 'replay a recorded cassette (breakwater record) instead of simulating; unrecorded requests get 404')
     .option('--json', 'print the ready event as JSON on stdout')
-    .action(async (options: { port: string; host: string; seed: string; timeScale: string; json?: boolean }) => {
+    .action(async (options: { port: string; host: string; seed: string; timeScale: string; cassette?: string; json?: boolean }) => {
       const { startSimServer } = await import('../sim/sim-server.js');
-      const server = await startSimServer({
-        port: Number(options.port),
-        host: options.host,
-        seed: Number(options.seed),
-        timeScale: Number(options.timeScale),
-      });
+      const { startReplayer } = await import('../simulation/cassette-servers.js');
+      const settings = { port: Number(options.port), host: options.host, timeScale: Number(options.timeScale) };
+      const server = options.cassette ? await startReplayer({ ...settings, cassette: options.cassette }) : await startSimServer({ ...settings, seed: Number(options.seed) });
       if (options.json) process.stdout.write(JSON.stringify({ event: 'ready', url: server.url, port: server.port }) + '\n');
       else process.stderr.write(`sim serving on ${server.url} (OpenAI: ${server.url}/v1, Anthropic: ${server.url})\n`);
       const stop = () => void server.close().then(() => process.exit(0));
