@@ -4,6 +4,7 @@ import { ConfigError } from '../config/config-error.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { registerKeysCommand } from './keys-command.js';
+import { registerRecordCommand } from './record-command.js';
 import { registerRouteCommand } from './route-command.js';
 import { registerRunsCommand } from './runs-command.js';
 import { registerSimCommand } from './sim-command.js';
@@ -33,6 +34,7 @@ registerRouteCommand(program);
 registerTopCommand(program);
 registerWorkerCommand(program);
 registerRunsCommand(program);
+registerRecordCommand(program);
 
 function fail(error: unknown): never {
   if (error instanceof ConfigError) {

@@ -4,6 +4,7 @@ import type { CanonicalRequest } from '../core/types.js';
 import type { Config, ProviderConfig } from '../config/schema.js';
 import { droppedAnthropicMessagesParams } from '../protocols/anthropic-messages.js';
 import { droppedOpenAIChatParams } from '../protocols/openai-chat.js';
+import type { SimScriptResolver } from '../sim/sim-script.js';
 import type { ProviderRegistry } from './route-resolver.js';
 
 type DroppedParams = (request: CanonicalRequest) => string[];
@@ -15,7 +16,12 @@ function connectMs(provider: ProviderConfig, config: Config): number {
   return provider.timeouts?.connectMs ?? config.routes.defaults.timeouts.connectMs;
 }
 
-type CreateAdapter = (name: string, provider: ProviderConfig, config: Config, clock: Clock) => ProviderAdapter;
+/** What a caller may add to the adapters it gets (the simulation sandbox scripts the sim models). */
+export interface ProviderRegistryOptions {
+  simScripts?: SimScriptResolver | undefined;
+}
+
+type CreateAdapter = (name: string, provider: ProviderConfig, config: Config, clock: Clock, options: ProviderRegistryOptions) => ProviderAdapter;
 
 interface ProviderKindEntry {
   /**
@@ -71,7 +77,7 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
   sim: {
     async load() {
       const { createSimAdapter } = await import('../sim/sim-adapter.js');
-      return (name, _p, config, clock) => createSimAdapter({ id: name, seed: config.sim.seed, timeScale: config.sim.timeScale, clock });
+      return (name, _p, config, clock, options) => createSimAdapter({ id: name, seed: config.sim.seed, timeScale: config.sim.timeScale, clock, scripts: options.simScripts });
     },
     droppedParams: NOTHING_DROPPED,
   },
@@ -81,14 +87,14 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
  * Builds one adapter per configured provider, loading only the adapter modules of the kinds in
  * use. Adapters pool their connections until `close()`.
  */
-export async function createProviderRegistry(config: Config, clock: Clock): Promise<ProviderRegistry> {
+export async function createProviderRegistry(config: Config, clock: Clock, options: ProviderRegistryOptions = {}): Promise<ProviderRegistry> {
   const providers = Object.entries(config.providers);
   const kinds = [...new Set(providers.map(([, provider]) => provider.kind))];
   const factories = new Map(await Promise.all(kinds.map(async (kind) => [kind, await PROVIDER_KINDS[kind].load()] as const)));
   const adapters = new Map<string, ProviderAdapter>();
   const dropped = new Map<string, DroppedParams>();
   for (const [name, provider] of providers) {
-    adapters.set(name, factories.get(provider.kind)!(name, provider, config, clock));
+    adapters.set(name, factories.get(provider.kind)!(name, provider, config, clock, options));
     dropped.set(name, PROVIDER_KINDS[provider.kind].droppedParams);
   }
   return {

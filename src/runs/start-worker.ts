@@ -9,6 +9,7 @@ import { createProviderRegistry } from '../gateway/provider-registry.js';
 import { createResilience } from '../gateway/resilience-policy.js';
 import { createRouteResolver } from '../gateway/route-resolver.js';
 import { checkConfiguredValidators, createValidation } from '../gateway/validation.js';
+import type { SimScriptResolver } from '../sim/sim-script.js';
 import type { Stores } from '../store/interfaces.js';
 import { openStores } from '../store/stores.js';
 import { StreamHub } from '../streaming/stream-hub.js';
@@ -23,6 +24,8 @@ export interface StartWorkerOptions {
   logger: Logger;
   clock?: Clock;
   agents?: readonly AgentDefinition[];
+  /** Scripted replies of the sim models (the simulation sandbox). */
+  simScripts?: SimScriptResolver;
 }
 
 /** A running worker process's parts. */
@@ -46,7 +49,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const { logger } = options;
   const stores = await openStores(config, { dataDir: resolve(config.server.dataDir) });
   const ledger = new LedgerWriter(stores.ledger, { onError: (err) => logger.error({ err }, 'ledger flush failed; will retry') });
-  const registry = await createProviderRegistry(config, clock);
+  const registry = await createProviderRegistry(config, clock, { simScripts: options.simScripts });
   const resilience = createResilience(config.routes.defaults.breaker, clock);
   const resolver = createRouteResolver(config, registry, resilience.createPolicy);
   const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation() });
