@@ -130,6 +130,11 @@ export const providerSchema = z
     timeouts: timeouts.overrides.optional(),
     /** Anthropic API version header. */
     apiVersion: z.string().optional(),
+    /**
+     * Active health check of a self-hosted target (issue 8): its model list is fetched every
+     * `intervalMs`; a failure opens the breakers of its deployments so traffic spills elsewhere.
+     */
+    healthCheck: z.object({ intervalMs: positiveInt.default(10_000), timeoutMs: positiveInt.default(2_000) }).strict().optional(),
     /** Fixed monthly costs of a self-hosted deployment, USD (SPEC OW-2): reports show its effective price per 1M tokens. */
     monthlyCosts: z
       .object({ gpu: z.number().nonnegative().optional(), operations: z.number().nonnegative().optional(), overhead: z.number().nonnegative().optional(), power: z.number().nonnegative().optional() })

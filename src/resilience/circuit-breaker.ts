@@ -12,7 +12,7 @@ export type BreakerDecision = 'allowed' | 'probe' | 'rejected';
 export type BreakerFailureKind = 'error' | 'timeout' | 'semantic';
 
 /** Why a breaker last opened. */
-export type BreakerTrip = 'failure_ratio' | 'ttft_p95' | 'stall_ratio' | 'probe_failed';
+export type BreakerTrip = 'failure_ratio' | 'ttft_p95' | 'stall_ratio' | 'probe_failed' | 'health_check';
 
 /** A breaker's state as plain data, for metrics, the admin API and a shared store. */
 export interface BreakerSnapshot {
@@ -223,6 +223,15 @@ export class CircuitBreaker {
     this.probesInFlight = 0;
     this.probeSuccesses = 0;
     this.emit('open', 'half_open');
+  }
+
+  /**
+   * Opens the breaker for `ms` on outside evidence (a failed health check of a self-hosted
+   * target), without waiting for requests to fail; an open breaker keeps its later deadline.
+   */
+  forceOpen(trip: BreakerTrip, ms: number): void {
+    if (this.phase === 'open' && this.openUntil !== null && this.openUntil >= this.clock.now() + ms) return;
+    this.open(trip, ms);
   }
 
   private checkTrip(): void {

@@ -27,6 +27,7 @@ import { createRunsView } from '../runs/runs-view.js';
 import { StreamHub } from '../streaming/stream-hub.js';
 import { createPubSubCancelBus } from '../streaming/cancel-bus.js';
 import { BreakerSync } from '../shared/breaker-sync.js';
+import { startHealthChecks } from '../routing/health-checks.js';
 import { GatewayObservability } from '../observability/gateway-observability.js';
 import type { RunsView } from '../observability/runs-view.js';
 import type { StreamMetrics } from '../observability/stream-metrics.js';
@@ -233,6 +234,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const breakerSync = shared && new BreakerSync(shared.redis, `${shared.redis.prefix}breakers`, (err) => logger.warn({ err }, 'breaker sync failed'));
   const resilience = createResilience(config.routes.defaults.breaker, clock, undefined, withBreakerSync(observability.resilienceHooks, breakerSync));
   await breakerSync?.attach(resilience.breakers);
+  const healthChecks = startHealthChecks({ config, adapter: (name) => registry.adapter(name), breakers: resilience.breakers, logger });
   if (shared) observeSharedState(observability.registry, shared);
   const resolver = createRouteResolver(config, registry, resilience.createPolicy);
   const tenancy = await createTenancy({ config, stores, clock, logger, limits: shared?.limits });
@@ -309,6 +311,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     close() {
       closing ??= (async () => {
         idempotency.stop();
+        healthChecks.stop();
         await http.drain(config.server.drainMs);
         await runs.stop();
         await streams.stop();
