@@ -58,11 +58,13 @@ export interface BreakwaterChildOptions {
   stdoutFile?: string;
   env?: Record<string, string>;
   name?: string;
+  /** Node flags before the CLI, e.g. V8 heap flags being measured. */
+  nodeFlags?: readonly string[];
 }
 
 /** Spawns `node dist/cli/main.js start --port 0 --json` on 127.0.0.1. */
 export function spawnBreakwater(options: BreakwaterChildOptions): BenchChild {
-  const args = [BREAKWATER_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--json', '--data-dir', options.dataDir];
+  const args = [...(options.nodeFlags ?? []), BREAKWATER_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--json', '--data-dir', options.dataDir];
   if (options.configPath) args.push('--config', options.configPath);
   return spawnBenchChild({
     name: options.name ?? 'breakwater',

@@ -9,6 +9,8 @@ export interface StreamsOptions {
   maxTokens: number;
   /** Streams opened per second while ramping up to N. */
   openPerS: number;
+  /** Extra Node flags for the gateway process (BENCH_GATEWAY_NODE_FLAGS, space-separated): to measure V8 flags. */
+  gatewayNodeFlags: string[];
 }
 
 /** `npm run bench:streams -- --help`. */
@@ -23,6 +25,7 @@ export const STREAMS_USAGE = `usage: npm run bench:streams [-- --n 1000,5000] [-
 A warm-up of 200 short streams through Breakwater goes first (JIT, pooled upstream connections).
 Each phase opens N streams of the slow sim model directly against the sim upstream, then the same
 N through Breakwater, and reports gateway RSS (peak), CPU and the time to first token each way.
+BENCH_GATEWAY_NODE_FLAGS="--flag …" passes Node/V8 flags to the gateway process.
 Raises its open-file limit (ulimit -n) to what 2N sockets need, or says how to.
 `;
 
@@ -57,5 +60,6 @@ export function parseStreamsOptions(argv: readonly string[]): StreamsOptions {
     timeScale: positive(valueAfter(argv, '--time-scale'), '--time-scale', quick ? 1 : 3),
     maxTokens: Math.round(positive(valueAfter(argv, '--max-tokens'), '--max-tokens', quick ? 20 : 100)),
     openPerS: positive(valueAfter(argv, '--open-per-s'), '--open-per-s', 200),
+    gatewayNodeFlags: (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean),
   };
 }

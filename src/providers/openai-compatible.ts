@@ -161,8 +161,10 @@ class OpenAICompatibleAdapter extends HttpAdapterBase implements ProviderAdapter
     const state: StreamState = { outputChars: 0, sawUsage: false, finished: false };
     try {
       // Read on after `finish` until EOF so the connection goes back to the pool.
-      for await (const event of response.events) yield* this.relay(decoder.push(event), request, state, rateLimit);
-      yield* this.relay(decoder.end(), request, state, rateLimit);
+      // Plain loops over arrays: `yield*` of a sync generator inside an async one wraps it in an
+      // async-from-sync iterator, a promise per part on the hottest path of a long stream.
+      for await (const event of response.events) for (const part of this.annotate(decoder.push(event), request, state, rateLimit)) yield part;
+      for (const part of this.annotate(decoder.end(), request, state, rateLimit)) yield part;
     } catch (err) {
       // A stall or reset after a complete answer costs the connection, not the answer.
       if (!state.finished) throw this.failure(err);
@@ -196,8 +198,10 @@ class OpenAICompatibleAdapter extends HttpAdapterBase implements ProviderAdapter
     return characters;
   }
 
-  private *relay(parts: StreamPart[], request: CanonicalRequest, state: StreamState, rateLimit: RateLimitInfo | undefined): Generator<StreamPart> {
-    for (const part of parts) {
+  /** Adds rate limits to `start` and estimated usage before a `finish` the upstream gave none; counts output. */
+  private annotate(parts: StreamPart[], request: CanonicalRequest, state: StreamState, rateLimit: RateLimitInfo | undefined): StreamPart[] {
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
       if (part.type === 'start') {
         if (rateLimit) part.rateLimit = rateLimit;
       } else if (part.type === 'usage') {
@@ -207,13 +211,13 @@ class OpenAICompatibleAdapter extends HttpAdapterBase implements ProviderAdapter
         if (!state.sawUsage) {
           const usage = estimatedUsage(request, state.outputChars);
           part.usage = usage;
-          yield { type: 'usage', usage };
+          parts.splice(i++, 0, { type: 'usage', usage });
         }
       } else {
         state.outputChars += outputCharacters(part);
       }
-      yield part;
     }
+    return parts;
   }
 }
 
