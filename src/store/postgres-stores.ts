@@ -1,7 +1,7 @@
 import type { AuditEntry, KeyStore, LedgerStore, MetaStore, PrincipalRecord, PrincipalStore, RequestRecord, ResponseStore, UsageQuery, UsageRow } from './interfaces.js';
 import type { PostgresDatabase } from './postgres-database.js';
 import { KEY_COLUMNS, keyToRow, REQUEST_COLUMNS, requestValues, rowToKey, rowToRequest, type KeyRow, type RequestRow } from './sql-rows.js';
-import { rowToAudit, rowToPrincipal, type AuditRow, type PrincipalRow, type UsageSqlRow } from './sqlite-tenancy-stores.js';
+import { rowToAudit, rowToPrincipal, usageRowOf, type AuditRow, type PrincipalRow, type UsageSqlRow } from './sqlite-tenancy-stores.js';
 import { compareUsageRows, usageSqlExpression } from './usage-query.js';
 
 /** Rows per INSERT: 31 columns × 1 000 stays well under PostgreSQL's 65 535 parameters. */
@@ -86,20 +86,7 @@ async function postgresUsage(pool: PostgresDatabase['pool'], query: UsageQuery):
   const { rows } = await pool.query<UsageSqlRow>(sql, params);
   return rows
     .filter((row) => row.requests > 0)
-    .map((row): UsageRow => {
-      const group: Record<string, string | null> = {};
-      query.groupBy.forEach((dim, i) => (group[dim] = row[`g${i}`] === null ? null : String(row[`g${i}`])));
-      return {
-        group,
-        requests: row.requests,
-        errors: row.errors,
-        inputTokens: row.input_tokens,
-        outputTokens: row.output_tokens,
-        cachedTokens: row.cached_tokens,
-        reasoningTokens: row.reasoning_tokens,
-        costMicros: row.cost_micros,
-      };
-    })
+    .map((row) => usageRowOf(row, query.groupBy))
     .sort(compareUsageRows);
 }
 

@@ -97,6 +97,22 @@ export interface UsageSqlRow {
   [group: `g${number}`]: string | null;
 }
 
+/** One grouped usage row of either SQL store as the report shape. */
+export function usageRowOf(row: UsageSqlRow, groupBy: readonly string[]): UsageRow {
+  const group: Record<string, string | null> = {};
+  groupBy.forEach((dim, i) => (group[dim] = row[`g${i}`] === null ? null : String(row[`g${i}`])));
+  return {
+    group,
+    requests: row.requests,
+    errors: row.errors,
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    cachedTokens: row.cached_tokens,
+    reasoningTokens: row.reasoning_tokens,
+    costMicros: row.cost_micros,
+  };
+}
+
 /** A usage report straight from the `requests` table (hourly rollups are future work). */
 export function sqliteUsage(db: SqliteDatabase, query: UsageQuery): Promise<UsageRow[]> {
   const expressions = query.groupBy.map(usageSqlExpression);
@@ -112,19 +128,6 @@ export function sqliteUsage(db: SqliteDatabase, query: UsageQuery): Promise<Usag
   const rows = db.prepare(sql).all(...params) as UsageSqlRow[];
   const result = rows
     .filter((row) => row.requests > 0)
-    .map((row): UsageRow => {
-      const group: Record<string, string | null> = {};
-      query.groupBy.forEach((dim, i) => (group[dim] = row[`g${i}`] === null ? null : String(row[`g${i}`])));
-      return {
-        group,
-        requests: row.requests,
-        errors: row.errors,
-        inputTokens: row.input_tokens,
-        outputTokens: row.output_tokens,
-        cachedTokens: row.cached_tokens,
-        reasoningTokens: row.reasoning_tokens,
-        costMicros: row.cost_micros,
-      };
-    });
+    .map((row) => usageRowOf(row, query.groupBy));
   return Promise.resolve(result.sort(compareUsageRows));
 }
