@@ -101,7 +101,8 @@ export function metaHeaders(result: Pick<GenerateResult, 'servedBy' | 'overheadM
   const headers: Record<string, string> = {
     'x-breakwater-served-by': result.servedBy,
     'x-breakwater-attempts': String(attempts),
-    'x-breakwater-overhead-ms': result.overheadMs.toFixed(3),
+    // Upstream time is summed from attempt timers; rounding can make a tiny overhead dip below 0.
+    'x-breakwater-overhead-ms': Math.max(0, result.overheadMs).toFixed(3),
   };
   if (result.route !== undefined) headers['x-breakwater-route'] = result.route;
   if (result.droppedParams.length > 0) headers['x-breakwater-dropped-params'] = result.droppedParams.join(',');

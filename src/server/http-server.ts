@@ -54,7 +54,7 @@ export function sendError(res: ServerResponse, thrown: unknown, dialect: Dialect
     return;
   }
   const headers = errorHeaders(error);
-  if (receivedAt !== undefined) headers['x-breakwater-overhead-ms'] = (performance.now() - receivedAt - (error.details.upstreamMs ?? 0)).toFixed(3);
+  if (receivedAt !== undefined) headers['x-breakwater-overhead-ms'] = Math.max(0, performance.now() - receivedAt - (error.details.upstreamMs ?? 0)).toFixed(3);
   sendJson(res, error.status, renderErrorBody(error, dialect), headers);
 }
 
