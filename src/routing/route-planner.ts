@@ -38,6 +38,8 @@ export interface CompiledRule {
   threshold?: number | undefined;
   /** Set by the regression guard (SPEC RT-5). */
   pinned: boolean;
+  /** Every model name the rule may send to, checked against a key's allow-list (SPEC MT-8). */
+  targetNames: readonly string[];
   /** Plans that need no per-request work, built once. */
   fixedWeak: RoutePlan;
   fixedStrong: RoutePlan;
@@ -79,6 +81,20 @@ function trackedPolicy(policy: AttemptPolicy<PricedCandidate>, stats: Deployment
       stats.end(candidate.deployment);
     },
   };
+}
+
+/** The model names a rule's targets, tiers or cascade steps name. */
+function targetNamesOf(rule: RoutingRule): string[] {
+  const names = new Set<string>();
+  for (const entry of rule.targets ?? []) names.add(typeof entry === 'string' ? entry : entry.target);
+  for (const name of [...(rule.complexity?.weak ?? []), ...(rule.complexity?.strong ?? []), ...(rule.cascade ?? []).flat()]) names.add(name);
+  return [...names];
+}
+
+/** True when the key has no allow-list or it names every one of `names`. */
+function allowsAll(key: KeyRecord, names: readonly string[]): boolean {
+  const allowed = key.allowedModels;
+  return allowed === undefined || names.every((name) => allowed.includes(name));
 }
 
 function resolveTargets(resolver: RouteResolver, rule: RoutingRule, names: readonly (string | { target: string; weight: number })[]): { routes: ResolvedRoute[]; candidates: PricedCandidate[] } {
@@ -137,6 +153,7 @@ function compileRule(rule: RoutingRule, deps: PlannerDeps): CompiledRule {
     weakFirst,
     strongFirst,
     threshold,
+    targetNames: targetNamesOf(rule),
     pinned: false,
     fixedWeak: fixed(weakFirst, { rule: rule.id, strategy: rule.strategy, tier: rule.cascade ? '0' : undefined }),
     fixedStrong: fixed(strongFirst, { rule: rule.id, strategy: rule.strategy, tier: 'strong', pinned: true }),
@@ -180,7 +197,8 @@ export function createRoutePlanner(deps: PlannerDeps): RoutePlanner {
       if (rules.length > 0) {
         const input: MatchInput = { request, key, tags };
         const features = {};
-        for (const rule of rules) if (rule.match(input, features)) return planRule(rule, request);
+        // A rule that could send the request to a model the key may not use is not its rule.
+        for (const rule of rules) if (rule.match(input, features) && allowsAll(key, rule.targetNames)) return planRule(rule, request);
       }
       const route = deps.resolver.resolve(request.model);
       let plan = defaults.get(route);
