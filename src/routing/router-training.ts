@@ -1,3 +1,4 @@
+import { createSeededRandom } from '../core/clock.js';
 import { extractFeatures, hashString, type PromptFeatures, type PromptKind } from './complexity-features.js';
 import { MODEL_INPUTS, linearScore, modelInputs, predictStrong, sigmoid, type ComplexityModel, type LinearModel } from './complexity-model.js';
 import type { LabelledPrompt } from './routing-data.js';
@@ -44,17 +45,6 @@ export function routingTarget(row: Pick<LabelledPrompt, 'weakCorrect' | 'strongC
   return (1 + (row.strongCorrect ? 1 : 0) - (row.weakCorrect ? 1 : 0)) / 2;
 }
 
-/** Deterministic PRNG (mulberry32) for shuffling. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function standardisation(examples: readonly Example[]): { mean: number[]; scale: number[] } {
   const width = MODEL_INPUTS.length;
@@ -78,7 +68,7 @@ function fitLinear(examples: readonly Example[], options: LinearOptions): Linear
   const model: LinearModel = { bias: 0, mean, scale, dense: new Array(width).fill(0) };
   const denseSquares = new Float64Array(width);
   let biasSquares = 0;
-  const next = random(options.seed);
+  const next = createSeededRandom(options.seed);
   const order = examples.map((_, i) => i);
   const step = (g: number, squares: number) => (options.learningRate * g) / Math.sqrt(squares + 1e-8);
   for (let epoch = 0; epoch < options.epochs; epoch++) {
