@@ -1,3 +1,4 @@
+import { toStoredResponse, type ResponseRow } from './sqlite-event-log.js';
 import type { AuditEntry, KeyStore, LedgerStore, MetaStore, PrincipalRecord, PrincipalStore, RequestRecord, ResponseStore, UsageQuery, UsageRow } from './interfaces.js';
 import type { PostgresDatabase } from './postgres-database.js';
 import { KEY_COLUMNS, keyToRow, REQUEST_COLUMNS, requestValues, rowToKey, rowToRequest, type KeyRow, type RequestRow } from './sql-rows.js';
@@ -139,15 +140,6 @@ export function createPostgresPrincipalStore({ pool }: PostgresDatabase): Princi
   };
 }
 
-interface ResponseRow {
-  id: string;
-  tenant: string;
-  status: string;
-  body: string;
-  conversation: string;
-  created_at: number;
-  expires_at: number;
-}
 
 export function createPostgresResponseStore({ pool }: PostgresDatabase): ResponseStore {
   return {
@@ -160,7 +152,7 @@ export function createPostgresResponseStore({ pool }: PostgresDatabase): Respons
     },
     async getResponse(id) {
       const row = (await pool.query<ResponseRow>('SELECT * FROM responses WHERE id = $1', [id])).rows[0];
-      return row && { id: row.id, tenant: row.tenant, status: row.status, body: row.body, conversation: row.conversation, createdAt: row.created_at, expiresAt: row.expires_at };
+      return row && toStoredResponse(row);
     },
     async deleteResponse(id) {
       return (await pool.query('DELETE FROM responses WHERE id = $1', [id])).rowCount === 1;

@@ -18,7 +18,8 @@ interface EventRow {
   data: string;
 }
 
-interface ResponseRow {
+/** A `responses` row, the same in SQLite and PostgreSQL. */
+export interface ResponseRow {
   id: string;
   tenant: string;
   status: string;
@@ -26,6 +27,11 @@ interface ResponseRow {
   conversation: string;
   created_at: number;
   expires_at: number;
+}
+
+/** A `responses` row as the store's record. */
+export function toStoredResponse(row: ResponseRow): StoredResponse {
+  return { id: row.id, tenant: row.tenant, status: row.status, body: row.body, conversation: row.conversation, createdAt: row.created_at, expiresAt: row.expires_at };
 }
 
 export function toStreamRecord(row: StreamRow): StreamRecord {
@@ -127,9 +133,7 @@ export function createSqliteResponseStore(db: SqliteDatabase): ResponseStore {
     },
     async getResponse(id) {
       const row = byId.get(id);
-      return (
-        row && { id: row.id, tenant: row.tenant, status: row.status, body: row.body, conversation: row.conversation, createdAt: row.created_at, expiresAt: row.expires_at }
-      );
+      return row && toStoredResponse(row);
     },
     async deleteResponse(id) {
       return remove.run(id).changes > 0;
