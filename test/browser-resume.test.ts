@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page, type Request, type Route } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
 import { ManualClock } from '../src/core/clock.js';
 import type { LiveStream } from '../src/streaming/live-stream.js';
 import { chatText, readSse } from './helpers/sse-client.js';
+import { chromiumSkip, launchChromium } from './helpers/chromium.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 import { VirtualPump } from './helpers/virtual-pump.js';
 
@@ -15,12 +16,7 @@ import { VirtualPump } from './helpers/virtual-pump.js';
 // connection) mid-stream, lets the detached stream run on, and only then lets the page's reattach
 // through. Every wait is for a stream or DOM condition, never a fixed sleep.
 
-const CHROMIUM = '/usr/bin/chromium';
-const SKIP =
-  !existsSync(CHROMIUM) && process.env.BREAKWATER_REQUIRE_SERVICES !== '1'
-    ? `${CHROMIUM} is missing (apt-get install chromium); BREAKWATER_REQUIRE_SERVICES=1 makes this a failure`
-    : false;
-if (SKIP) console.warn(`browser-resume.test.ts SKIPPED: ${SKIP}`);
+const SKIP = chromiumSkip('browser-resume.test.ts');
 
 const DEMO = readFileSync(new URL('../examples/resumable-chat.html', import.meta.url), 'utf8');
 const STORE = 'breakwater.resumable-chat';
@@ -43,10 +39,7 @@ before(async () => {
   virtual = new VirtualPump(clock);
   // The stream id header goes out 20 ms (real time) after the request even while virtual time is held.
   gateway = await startTestGateway({ clock, timeScale: 1, configYaml: 'stream: { earlyCommitMs: 20 }\n' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -1,24 +1,20 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { SimAdapter } from '../src/sim/sim-adapter.js';
 import { defineAgent } from '../src/runs/define-agent.js';
+import { chromiumSkip, launchChromium } from './helpers/chromium.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 // The dashboard (SPEC OBS-7) in Debian's chromium against a real gateway: login with the admin
 // key, every view shows the scripted traffic, a live update arrives over SSE, a virtual key is
 // refused. Screenshots go to $BREAKWATER_ARTIFACTS (default: a temp dir), named per view.
 
-const CHROMIUM = '/usr/bin/chromium';
-const SKIP =
-  !existsSync(CHROMIUM) && process.env.BREAKWATER_REQUIRE_SERVICES !== '1'
-    ? `${CHROMIUM} is missing (apt-get install chromium); BREAKWATER_REQUIRE_SERVICES=1 makes this a failure`
-    : false;
-if (SKIP) console.warn(`dashboard-browser.test.ts SKIPPED: ${SKIP}`);
+const SKIP = chromiumSkip('dashboard-browser.test.ts');
 
 const ARTIFACTS = process.env.BREAKWATER_ARTIFACTS ?? join(tmpdir(), 'breakwater-artifacts');
 const WAIT = { timeout: 10_000 };
@@ -71,10 +67,7 @@ before(async () => {
   });
   runId = ((await created.json()) as { id: string }).id;
   for (let i = 0; i < 200 && (await gateway.app.stores.runs.getRun(runId))?.status !== 'succeeded'; i++) await new Promise((r) => setTimeout(r, 25));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
