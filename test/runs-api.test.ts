@@ -81,13 +81,11 @@ after(async () => {
 
 describe('runs over HTTP', () => {
   it('answers POST /v1/runs with 202 and a queued run fast, runs it, and replays its events exactly once from any cursor', async () => {
-    const started = performance.now();
+    // How fast the 202 comes is measured by `npm run bench:runs` (create latency), not here.
     const res = await client.post('/v1/runs', { agent: 'counter', input: { n: 5 } });
-    const createMs = performance.now() - started;
     assert.equal(res.status, 202);
     assert.deepEqual([res.body.object, res.body.status, res.body.events_url], ['run', 'queued', `/v1/runs/${res.body.id}/events`]);
     assert.match(res.body.id, /^run_[0-9a-f]{32}$/);
-    assert.ok(createMs < 300, `created in ${createMs.toFixed(1)} ms`);
 
     const all = await client.events(res.body.id);
     assert.equal(all.ended, true, 'the stream ends with the run');
