@@ -24,7 +24,17 @@ export function writeBenchConfig(dir: string, simUrl: string, pacedSimUrl?: stri
   // Direct and bare-proxy runs send non-streamed requests upstream as they are; Breakwater must
   // do the same upstream work to be compared (its default assembles non-streamed answers from
   // upstream streams for the sake of first-token and idle timeouts; bench:chaos measures that).
-  if (process.env.BENCH_STREAM_UPSTREAM !== '1') lines.push('routes:', '  defaults:', '    streamUpstream: false');
+  lines.push('routes:');
+  if (process.env.BENCH_STREAM_UPSTREAM !== '1') lines.push('  defaults:', '    streamUpstream: false');
+  // SPEC M12 measures with every feature on: the route plan walks rules that do not match before
+  // the one that does, as a gateway with a few tenant- and tag-specific routes would.
+  lines.push(
+    '  rules:',
+    '    - { id: premium, match: { tags: { tier: premium } }, targets: [bench-model] }',
+    '    - { id: other-org, match: { org: other }, targets: [bench-model] }',
+    `    - { id: bench, match: { model: ${BENCH_MODEL} }, targets: [${BENCH_MODEL}] }`,
+  );
+  if (pacedSimUrl) lines.push(`    - { id: bench-paced, match: { model: ${BENCH_MODEL_PACED} }, targets: [${BENCH_MODEL_PACED}] }`);
   const yaml = lines.join('\n') + '\n';
   writeFileSync(path, yaml);
   return path;
@@ -60,11 +70,15 @@ export interface BreakwaterChildOptions {
   name?: string;
   /** Node flags before the CLI, e.g. V8 heap flags being measured. */
   nodeFlags?: readonly string[];
+  /** The CLI entry to run (default {@link BREAKWATER_CLI}), e.g. a copy of an earlier build for an A/B run. */
+  cli?: string;
+  /** Serve the load with a key under an org and a team that all carry limits and budgets. */
+  tenantLimits?: boolean;
 }
 
 /** Spawns `node dist/cli/main.js start --port 0 --json` on 127.0.0.1. */
 export function spawnBreakwater(options: BreakwaterChildOptions): BenchChild {
-  const args = [...(options.nodeFlags ?? []), BREAKWATER_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--json', '--data-dir', options.dataDir];
+  const args = [...(options.nodeFlags ?? []), options.cli ?? BREAKWATER_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--json', '--data-dir', options.dataDir];
   if (options.configPath) args.push('--config', options.configPath);
   return spawnBenchChild({
     name: options.name ?? 'breakwater',
@@ -72,6 +86,35 @@ export function spawnBreakwater(options: BreakwaterChildOptions): BenchChild {
     env: breakwaterEnv(options.env),
     ...(options.stdoutFile ? { stdoutFile: options.stdoutFile } : {}),
   });
+}
+
+/** Limits and budgets on org, team and key that never bind at benchmark rates but are all checked. */
+const UNBINDING_POLICY = {
+  limits: { rpm: 100_000_000, inputTpm: 10_000_000_000, outputTpm: 10_000_000_000 },
+  budgets: { dailyUsd: 1_000_000 },
+};
+
+async function adminPost(url: string, adminKey: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(url + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const json = (await response.json()) as Record<string, unknown>;
+  if (response.status !== 201) throw new Error(`POST ${path} answered ${response.status}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/**
+ * Creates an org, a team and a key under them, each with RPM/TPM limits and a daily budget, and
+ * returns the key: every request then runs the full admission (three levels of limits and budgets,
+ * prompt token counting) and is attributed to its tenant, as SPEC M12's "every feature on" asks.
+ */
+async function tenantKey(url: string, adminKey: string): Promise<string> {
+  const org = await adminPost(url, adminKey, '/admin/orgs', { name: 'bench-org', ...UNBINDING_POLICY });
+  const team = await adminPost(url, adminKey, '/admin/teams', { name: 'bench-team', orgId: org.id, ...UNBINDING_POLICY });
+  const key = await adminPost(url, adminKey, '/admin/keys', { name: 'bench-key', teamId: team.id, ...UNBINDING_POLICY, limits: { ...UNBINDING_POLICY.limits, concurrency: 100_000 } });
+  return String(key.key);
 }
 
 /** A started gateway and the virtual key it printed on first start. */
@@ -86,15 +129,21 @@ export async function startBreakwater(options: BreakwaterChildOptions): Promise<
   const child = spawnBreakwater(options);
   const ready = await waitReady(child);
   const url = String(ready.url ?? '');
-  const virtualKey = typeof ready.virtualKey === 'string' ? ready.virtualKey : '';
+  const printedKey = typeof ready.virtualKey === 'string' ? ready.virtualKey : '';
+  const adminKey = typeof ready.adminKey === 'string' ? ready.adminKey : '';
   const problem = !url.startsWith('http://127.0.0.1:')
     ? `printed an unexpected url`
-    : !virtualKey
-      ? 'printed no virtualKey on first start (data dir not fresh?)'
+    : !printedKey || !adminKey
+      ? 'printed no virtualKey and adminKey on first start (data dir not fresh?)'
       : undefined;
   if (problem) {
     await child.stop();
     throw new Error(`breakwater ${problem}: ${JSON.stringify(ready)}`);
   }
-  return { child, url, virtualKey };
+  try {
+    return { child, url, virtualKey: options.tenantLimits ? await tenantKey(url, adminKey) : printedKey };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
 }
