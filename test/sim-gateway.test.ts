@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { defineAgent } from '../src/runs/define-agent.js';
 import { createSimWorld } from '../src/simulation/create-sim-world.js';
-import type { GatewayModel } from '../src/simulation/scenario-schema.js';
+import type { GatewayModelInput } from '../src/simulation/scenario-schema.js';
 import { CLI, cleanEnv } from './helpers/cli-process.js';
 import { startSimBackedGateway, type SimBackedGateway } from './helpers/sim-backed-gateway.js';
 
@@ -18,7 +18,7 @@ const SCENARIOS = resolve('examples/scenarios');
 const OUTREACH = join(SCENARIOS, 'outreach-cap.yaml');
 const REFUND = join(SCENARIOS, 'refund-once.yaml');
 let up: SimBackedGateway;
-let gateway: GatewayModel;
+let gateway: GatewayModelInput;
 const roots: string[] = [];
 
 before(async () => {
@@ -29,7 +29,7 @@ before(async () => {
     configYaml: (simUrl) =>
       `providers:\n  simup: { kind: openai-compatible, baseUrl: ${simUrl}/v1, models: [sim-fast] }\nmodels:\n  sim-fast: simup/sim-fast\nroutes:\n  defaults:\n    retry: { maxAttempts: 1 }\n`,
   });
-  gateway = { baseUrl: up.gateway.url, apiKey: up.gateway.key, model: 'sim-fast', models: {}, prices: {} };
+  gateway = { baseUrl: up.gateway.url, apiKey: up.gateway.key, model: 'sim-fast' };
 });
 after(async () => {
   await up.close();
@@ -162,4 +162,16 @@ test('model.gateway in the scenario file: the key by ${VAR}, an unset variable i
   const unset = await sim([file, '--trials', '1'], { GW_URL: up.gateway.url });
   assert.equal(unset.status, 2);
   assert.match(unset.stderr, /outreach-gateway\.yaml:\d+:\d+ model\.gateway\.apiKey: environment variable GW_KEY is not set/);
+});
+
+test('the gateway passes a sub-second Retry-After on as retry-after-ms, so the sandbox behind it waits no longer', async () => {
+  const response = await fetch(`${up.gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${up.gateway.key}`, 'content-type': 'application/json', 'x-sim-fault': '429:retry-after-ms=50' },
+    body: JSON.stringify({ model: 'sim-fast', messages: [{ role: 'user', content: 'Hi' }] }),
+  });
+  await response.arrayBuffer();
+  assert.equal(response.status, 429);
+  assert.equal(response.headers.get('retry-after'), '1');
+  assert.equal(response.headers.get('retry-after-ms'), '50');
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { AgentDefinition, ToolFunction } from '../runs/define-agent.js';
 import { loadScenario, parseScenario, type LoadedScenario, type WorldDoc } from './load-scenario.js';
-import { gatewayModelSchema, type GatewayModel } from './scenario-schema.js';
+import { gatewayModelSchema, type GatewayModelInput } from './scenario-schema.js';
 import { runTrial, type TrialResult } from './run-trial.js';
 import { checkAssertions, type TrialOutcome } from './scenario-assertions.js';
 import { importAgent } from './sim-episode.js';
@@ -20,7 +20,7 @@ export interface SimWorldOptions {
   /** The `breakwater` CLI crash trials spawn workers with; defaults to `dist/breakwater.cjs` under the working directory. */
   cli?: string;
   /** Send the agent's model calls through this running gateway instead of the in-process sim models. */
-  gateway?: GatewayModel;
+  gateway?: GatewayModelInput;
 }
 
 /** A scenario's world in this process, for `node:test` (SPEC SIM-6). */

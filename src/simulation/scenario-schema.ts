@@ -158,6 +158,8 @@ export const scenarioSchema = z
 
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type GatewayModel = z.infer<typeof gatewayModelSchema>;
+/** `model.gateway` as written: `models` and `prices` may be left out. */
+export type GatewayModelInput = z.input<typeof gatewayModelSchema>;
 export type ToolFault = z.infer<typeof toolFaultSchema>;
 export type EffectAssertion = z.infer<typeof effectAssertionSchema>;
 export type WorldAssertion = z.infer<typeof worldAssertionSchema>;
