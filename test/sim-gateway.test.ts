@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -116,6 +117,21 @@ test('the model offers tools over the wire and the agent acts on the call the ga
   const scenario = { name: 'notify', agent: { module: 'unused.mjs' }, tools: { enabled: ['email.send'] }, assertions: { effects: [{ tool: 'email.send', where: { to: 'ada@example.com' }, exactly: 1 }] } };
   const report = await createSimWorld(scenario, { agent, gateway }).run(1);
   assert.equal(report.passed, 1, JSON.stringify(report.results));
+});
+
+test('a gateway that goes away mid-episode is an infrastructure failure, not the agent\'s', { timeout: 30_000 }, async () => {
+  // Answers the pre-flight check, then stops listening: the episode's model call is refused.
+  const vanishing = createHttpServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ object: 'list', data: [{ id: 'sim-fast', object: 'model' }] }));
+    vanishing.close();
+  });
+  await new Promise<void>((done) => vanishing.listen(0, '127.0.0.1', done));
+  const { port } = vanishing.address() as { port: number };
+  const agent = defineAgent({ name: 'ask', run: async (ctx) => (await ctx.llm({ model: 'sim-fast', messages: [{ role: 'user', content: 'Hi' }] })).text });
+  const scenario = { name: 'ask', agent: { module: 'unused.mjs' } };
+  const trial = await createSimWorld(scenario, { agent, gateway: { baseUrl: `http://127.0.0.1:${port}`, apiKey: 'k', model: 'sim-fast' } }).trial();
+  assert.equal(trial.failureClass, 'infrastructure', JSON.stringify(trial));
+  assert.match(trial.failures.join('\n'), /the gateway became unreachable mid-episode \(connection_refused\)/);
 });
 
 test('sim run --gateway: flags, the key from a variable, and the gateway\'s failures classed as infrastructure', { timeout: 60_000 }, async () => {
