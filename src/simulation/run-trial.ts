@@ -45,24 +45,22 @@ export interface TrialOptions {
   timeoutMs?: number;
 }
 
-class GatewayDown extends Error {}
-
 function judge(loaded: LoadedScenario, world: WorldStore, run: RunRecord, trial: number, seed: number, crashes: number): TrialResult {
   const error = run.error === undefined ? undefined : (JSON.parse(run.error) as unknown);
+  const effects = world.ledger().filter((entry) => entry.outcome === 'performed').length;
+  const result = (failureClass: FailureClass | undefined, failures: string[]): TrialResult => ({ trial, seed, passed: failures.length === 0, failureClass, failures, status: run.status, steps: run.steps, costMicros: run.costMicros, effects, crashes });
+  const down = loaded.scenario.model.gateway && run.status === 'failed' ? gatewayDown(error) : undefined;
+  if (down) return result('infrastructure', [down]);
   let failures: string[];
   let failureClass: FailureClass | undefined;
-  const down = loaded.scenario.model.gateway && run.status === 'failed' ? gatewayDown(error) : undefined;
   try {
-    if (down) throw new GatewayDown(down);
     failures = checkAssertions(loaded.scenario, loaded.fixtures, world, { status: run.status, error, steps: run.steps, costMicros: run.costMicros });
     if (failures.length > 0) failureClass = 'agent';
   } catch (err) {
-    const infrastructure = err instanceof GatewayDown;
-    failures = [infrastructure ? err.message : `the simulator failed while checking: ${(err as Error).message}`];
-    failureClass = infrastructure ? 'infrastructure' : 'simulator';
+    failures = [`the simulator failed while checking: ${(err as Error).message}`];
+    failureClass = 'simulator';
   }
-  const effects = world.ledger().filter((entry) => entry.outcome === 'performed').length;
-  return { trial, seed, passed: failures.length === 0, failureClass, failures, status: run.status, steps: run.steps, costMicros: run.costMicros, effects, crashes };
+  return result(failureClass, failures);
 }
 
 /** A trial in this process: the run worker with the world's fakes bound in place of the agent's tools. */
