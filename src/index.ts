@@ -27,6 +27,7 @@ export { createSimWorld } from './simulation/create-sim-world.js';
 export type { SimWorld, SimWorldOptions } from './simulation/create-sim-world.js';
 export { loadScenario } from './simulation/load-scenario.js';
 export type { LoadedScenario, WorldDoc } from './simulation/load-scenario.js';
+export type { GatewayModelInput } from './simulation/scenario-schema.js';
 export { runScenarios } from './simulation/run-scenarios.js';
 export type { FailureClass, TrialResult } from './simulation/run-trial.js';
 export type { ScenarioReport, PassAtK } from './simulation/sim-report.js';

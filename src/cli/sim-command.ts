@@ -45,14 +45,20 @@ function registerSimRun(sim: Command): void {
     .option('--k <n>', 'largest k of pass^k', '4')
     .option('--json', 'print the report as JSON on stdout')
     .option('--junit <file>', 'also write a JUnit XML report')
-    .action(async (files: string[], options: { trials?: string; seed: string; k: string; json?: boolean; junit?: string }) => {
+    .option('--gateway <url>', 'send the agents\' model calls through this running Breakwater gateway (any provider it fronts)')
+    .option('--gateway-key-env <name>', 'the environment variable holding a virtual key of that gateway', 'BREAKWATER_API_KEY')
+    .option('--model <name>', 'with --gateway: the public model name every call goes to')
+    .action(async (files: string[], options: { trials?: string; seed: string; k: string; json?: boolean; junit?: string; gateway?: string; gatewayKeyEnv: string; model?: string }) => {
       const { runScenarios } = await import('../simulation/run-scenarios.js');
+      const { gatewayFromFlags } = await import('../simulation/gateway-option.js');
+      const gateway = gatewayFromFlags(options);
       const { formatJunit, formatReport } = await import('../simulation/sim-report.js');
       const reports = await runScenarios(files, {
         trials: options.trials === undefined ? undefined : Number(options.trials),
         seed: Number(options.seed),
         maxK: Number(options.k),
         cli: process.argv[1]!,
+        gateway,
         onTrial: (scenario, _result, done, total) => progress(scenario, done, total),
       });
       if (options.junit) writeFileSync(options.junit, formatJunit(reports));

@@ -19,6 +19,8 @@ function connectMs(provider: ProviderConfig, config: Config): number {
 /** What a caller may add to the adapters it gets (the simulation sandbox scripts the sim models). */
 export interface ProviderRegistryOptions {
   simScripts?: SimScriptResolver | undefined;
+  /** Wraps each adapter built (the sandbox decides per attempt which simulator faults to ask for). */
+  decorate?: ((adapter: ProviderAdapter) => ProviderAdapter) | undefined;
 }
 
 type CreateAdapter = (name: string, provider: ProviderConfig, config: Config, clock: Clock, options: ProviderRegistryOptions) => ProviderAdapter;
@@ -94,7 +96,8 @@ export async function createProviderRegistry(config: Config, clock: Clock, optio
   const adapters = new Map<string, ProviderAdapter>();
   const dropped = new Map<string, DroppedParams>();
   for (const [name, provider] of providers) {
-    adapters.set(name, factories.get(provider.kind)!(name, provider, config, clock, options));
+    const adapter = factories.get(provider.kind)!(name, provider, config, clock, options);
+    adapters.set(name, options.decorate ? options.decorate(adapter) : adapter);
     dropped.set(name, PROVIDER_KINDS[provider.kind].droppedParams);
   }
   return {

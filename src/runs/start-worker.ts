@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
+import type { ProviderAdapter } from '../core/provider.js';
 import { loadConfig, type ConfigOverrides } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -26,6 +27,8 @@ export interface StartWorkerOptions {
   agents?: readonly AgentDefinition[];
   /** Scripted replies of the sim models (the simulation sandbox). */
   simScripts?: SimScriptResolver;
+  /** Wraps each provider adapter (the simulation sandbox's provider faults through a remote gateway). */
+  decorateAdapter?: (adapter: ProviderAdapter) => ProviderAdapter;
 }
 
 /** A running worker process's parts. */
@@ -49,7 +52,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const { logger } = options;
   const stores = await openStores(config, { dataDir: resolve(config.server.dataDir) });
   const ledger = new LedgerWriter(stores.ledger, { onError: (err) => logger.error({ err }, 'ledger flush failed; will retry') });
-  const registry = await createProviderRegistry(config, clock, { simScripts: options.simScripts });
+  const registry = await createProviderRegistry(config, clock, { simScripts: options.simScripts, decorate: options.decorateAdapter });
   const resilience = createResilience(config.routes.defaults.breaker, clock);
   const resolver = createRouteResolver(config, registry, resilience.createPolicy);
   const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation() });

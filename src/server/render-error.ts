@@ -7,11 +7,15 @@ export function renderErrorBody(error: BreakwaterError, dialect: Dialect): Recor
   return dialect === 'anthropic-messages' ? toAnthropicErrorBody(error) : { error: toOpenAIErrorObject(error) };
 }
 
-/** Response headers for an error: our code, and Retry-After when we know it. */
+/**
+ * Response headers for an error: our code, and Retry-After when we know it. A wait that is not
+ * whole seconds also goes out as `retry-after-ms` (as OpenAI sends it), so a client behind us —
+ * another gateway, the simulation sandbox — does not wait up to a second longer than the upstream asked.
+ */
 export function errorHeaders(error: BreakwaterError): Record<string, string> {
   const headers: Record<string, string> = { 'x-breakwater-error-code': error.code, ...error.headers };
-  if (error.details.retryAfterMs !== undefined && headers['retry-after'] === undefined) {
-    headers['retry-after'] = String(Math.max(1, Math.ceil(error.details.retryAfterMs / 1000)));
-  }
+  const ms = error.details.retryAfterMs;
+  if (ms !== undefined && headers['retry-after'] === undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(ms / 1000)));
+  if (ms !== undefined && ms % 1000 !== 0 && headers['retry-after-ms'] === undefined) headers['retry-after-ms'] = String(Math.ceil(ms));
   return headers;
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { AgentDefinition, ToolFunction } from '../runs/define-agent.js';
 import { loadScenario, parseScenario, type LoadedScenario, type WorldDoc } from './load-scenario.js';
+import { gatewayModelSchema, type GatewayModelInput } from './scenario-schema.js';
 import { runTrial, type TrialResult } from './run-trial.js';
 import { checkAssertions, type TrialOutcome } from './scenario-assertions.js';
 import { importAgent } from './sim-episode.js';
@@ -18,6 +19,8 @@ export interface SimWorldOptions {
   export?: string;
   /** The `breakwater` CLI crash trials spawn workers with; defaults to `dist/breakwater.cjs` under the working directory. */
   cli?: string;
+  /** Send the agent's model calls through this running gateway instead of the in-process sim models. */
+  gateway?: GatewayModelInput;
 }
 
 /** A scenario's world in this process, for `node:test` (SPEC SIM-6). */
@@ -42,6 +45,7 @@ export interface SimWorld {
 export function createSimWorld(scenario: string | Record<string, unknown>, options: SimWorldOptions = {}): SimWorld {
   const loaded = typeof scenario === 'string' ? loadScenario(scenario) : parseScenario(scenario, '<inline>');
   if (options.export) loaded.scenario.agent.export = options.export;
+  if (options.gateway) loaded.scenario.model.gateway = gatewayModelSchema.parse(options.gateway);
   const seed = options.seed ?? 42;
   let world: WorldStore = openWorldStore(':memory:', loaded.fixtures);
   let tools = createWorldTools({ scenario: loaded.scenario, world, seed });

@@ -1,5 +1,7 @@
 import { relative } from 'node:path';
+import { gatewayNotes } from './gateway-model.js';
 import { loadScenario, type LoadedScenario } from './load-scenario.js';
+import type { GatewayModel } from './scenario-schema.js';
 import { runTrial, type TrialOptions, type TrialResult } from './run-trial.js';
 import { importAgent } from './sim-episode.js';
 import { summarise, type ScenarioReport } from './sim-report.js';
@@ -13,6 +15,8 @@ export interface RunScenariosOptions {
   maxK?: number | undefined;
   /** The CLI entry crash trials spawn `sim worker` with. */
   cli: string;
+  /** Send every scenario's model calls through this gateway (`sim run --gateway`), whatever the files say. */
+  gateway?: GatewayModel | undefined;
   onTrial?: (scenario: string, result: TrialResult, done: number, total: number) => void;
 }
 
@@ -22,6 +26,7 @@ export interface RunScenariosOptions {
  */
 export async function runScenarios(files: readonly string[], options: RunScenariosOptions): Promise<ScenarioReport[]> {
   const loaded: LoadedScenario[] = files.map((file) => loadScenario(file));
+  if (options.gateway) for (const scenario of loaded) scenario.scenario.model.gateway = options.gateway;
   const total = loaded.reduce((sum, l) => sum + (options.trials ?? l.scenario.trials), 0);
   let done = 0;
   const reports: ScenarioReport[] = [];
@@ -42,5 +47,6 @@ export async function runScenarioTrials(loaded: LoadedScenario, trials: number, 
     onTrial?.(result);
   }
   const file = loaded.path === '<inline>' ? loaded.path : relative(process.cwd(), loaded.path);
-  return summarise(loaded.scenario.name, file, results, loaded.scenario.thresholds, maxK);
+  const { gateway } = loaded.scenario.model;
+  return summarise(loaded.scenario.name, file, results, loaded.scenario.thresholds, maxK, gateway ? gatewayNotes(loaded.scenario, gateway) : []);
 }

@@ -10,9 +10,9 @@ import { startWorker } from '../runs/start-worker.js';
 import type { RunRecord } from '../store/interfaces.js';
 import { openStores } from '../store/stores.js';
 import type { LoadedScenario } from './load-scenario.js';
+import { checkGateway, gatewayDown } from './gateway-model.js';
 import { checkAssertions } from './scenario-assertions.js';
-import { scenarioScripts } from './scenario-script.js';
-import { episodeConfig, insertSimKey, silentLogger, trialSeed, waitForRun } from './sim-episode.js';
+import { GATEWAY_ENV, episodeConfig, episodeWorker, insertSimKey, silentLogger, trialSeed, waitForRun } from './sim-episode.js';
 import { openWorldStore, type WorldStore } from './world-store.js';
 import { createWorldTools } from './world-tools.js';
 
@@ -47,6 +47,10 @@ export interface TrialOptions {
 
 function judge(loaded: LoadedScenario, world: WorldStore, run: RunRecord, trial: number, seed: number, crashes: number): TrialResult {
   const error = run.error === undefined ? undefined : (JSON.parse(run.error) as unknown);
+  const effects = world.ledger().filter((entry) => entry.outcome === 'performed').length;
+  const result = (failureClass: FailureClass | undefined, failures: string[]): TrialResult => ({ trial, seed, passed: failures.length === 0, failureClass, failures, status: run.status, steps: run.steps, costMicros: run.costMicros, effects, crashes });
+  const down = loaded.scenario.model.gateway && run.status === 'failed' ? gatewayDown(error) : undefined;
+  if (down) return result('infrastructure', [down]);
   let failures: string[];
   let failureClass: FailureClass | undefined;
   try {
@@ -56,14 +60,13 @@ function judge(loaded: LoadedScenario, world: WorldStore, run: RunRecord, trial:
     failures = [`the simulator failed while checking: ${(err as Error).message}`];
     failureClass = 'simulator';
   }
-  const effects = world.ledger().filter((entry) => entry.outcome === 'performed').length;
-  return { trial, seed, passed: failures.length === 0, failureClass, failures, status: run.status, steps: run.steps, costMicros: run.costMicros, effects, crashes };
+  return result(failureClass, failures);
 }
 
 /** A trial in this process: the run worker with the world's fakes bound in place of the agent's tools. */
 async function runInProcess(loaded: LoadedScenario, trial: number, options: TrialOptions, world: WorldStore, seed: number, dataDir: string): Promise<TrialResult> {
   const tools = createWorldTools({ scenario: loaded.scenario, world, seed });
-  const worker = await startWorker({ config: episodeConfig(loaded, dataDir, seed, 'memory'), logger: silentLogger, agents: [{ ...options.agent, tools }], simScripts: scenarioScripts(loaded.scenario) });
+  const worker = await startWorker({ config: episodeConfig(loaded, dataDir, seed, 'memory'), logger: silentLogger, ...episodeWorker(loaded, options.agent, tools, seed) });
   try {
     const key = await insertSimKey(worker.stores);
     const { run } = await worker.runtime.service.create(key, { agent: options.agent.name, input: loaded.scenario.agent.input, limits: loaded.scenario.agent.limits }, `sim_${trial}`);
@@ -75,8 +78,11 @@ async function runInProcess(loaded: LoadedScenario, trial: number, options: Tria
 }
 
 function spawnWorker(options: TrialOptions, loaded: LoadedScenario, worldPath: string, dataDir: string, seed: number): Promise<ChildProcess> {
+  // The gateway may come from `sim run --gateway`, not the file: the worker gets it in its environment, never on its command line.
+  const { gateway } = loaded.scenario.model;
   const child = spawn(process.execPath, [options.cli, 'sim', 'worker', '--scenario', loaded.path, '--world', worldPath, '--data-dir', dataDir, '--seed', String(seed), '--export', loaded.scenario.agent.export], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: gateway ? { ...process.env, [GATEWAY_ENV]: JSON.stringify(gateway) } : process.env,
   });
   child.stderr!.resume();
   return new Promise((resolve, reject) => {
@@ -125,6 +131,7 @@ export async function runTrial(loaded: LoadedScenario, trial: number, options: T
   const worldPath = crash ? join(dataDir, 'world.db') : ':memory:';
   let world: WorldStore | undefined;
   try {
+    if (loaded.scenario.model.gateway) await checkGateway(loaded.scenario.model.gateway);
     world = openWorldStore(worldPath, loaded.fixtures);
     return crash ? await runWithCrashes(loaded, trial, options, world, worldPath, seed, dataDir) : await runInProcess(loaded, trial, options, world, seed, dataDir);
   } catch (error) {

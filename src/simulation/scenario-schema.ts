@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { priceSchema } from '../config/schema.js';
+import { parseSimFault } from '../sim/sim-fault.js';
 
 const name = z.string().min(1);
 const probability = z.number().min(0).max(1);
@@ -65,6 +67,31 @@ const scriptTurnSchema = z
   })
   .strict();
 
+/** A SIM-10 fault spec, checked when the scenario is read rather than on the first call. */
+const faultSpec = name.superRefine((spec, ctx) => {
+  try {
+    parseSimFault(spec);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/; known faults: .*/, '') });
+  }
+});
+
+/** The agent's model calls sent to a running Breakwater gateway over HTTP, whatever provider it fronts. */
+export const gatewayModelSchema = z
+  .object({
+    /** The gateway's address (`/v1` is added). */
+    baseUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL of a running gateway, e.g. http://127.0.0.1:8400' }),
+    /** A virtual key of that gateway; write `${BREAKWATER_API_KEY}`, never the key itself. */
+    apiKey: z.string().min(1, 'the gateway needs a key: write apiKey: ${BREAKWATER_API_KEY} and set the variable'),
+    /** The public model name every call goes to, whatever model the agent names. */
+    model: name,
+    /** Per model the agent names: the public model name to use instead of `model`. */
+    models: z.record(z.string(), name).default({}),
+    /** USD per 1M tokens per public model name, for cost assertions (bundled prices are used when the name is known). */
+    prices: z.record(z.string(), priceSchema).default({}),
+  })
+  .strict();
+
 /** A scenario file (SPEC SIM-13). */
 export const scenarioSchema = z
   .object({
@@ -93,11 +120,13 @@ export const scenarioSchema = z
     model: z
       .object({
         /** SIM-10 fault specs per model the agent calls, e.g. `sim-fast: "429:times=2"`. */
-        faults: z.record(z.string(), name).default({}),
+        faults: z.record(z.string(), faultSpec).default({}),
         /** Scripted turns (SPEC SIM-9): the first whose matchers all hold answers instead of the improvised text. */
         script: z.array(scriptTurnSchema).default([]),
         /** Upstream attempts per LLM call (1 = the agent sees every provider fault). */
         maxAttempts: z.number().int().positive().optional(),
+        /** Real providers: send the calls through this gateway instead of the in-process sim models (scripts then do not apply). */
+        gateway: gatewayModelSchema.optional(),
       })
       .strict()
       .prefault({}),
@@ -128,6 +157,9 @@ export const scenarioSchema = z
   .strict();
 
 export type Scenario = z.infer<typeof scenarioSchema>;
+export type GatewayModel = z.infer<typeof gatewayModelSchema>;
+/** `model.gateway` as written: `models` and `prices` may be left out. */
+export type GatewayModelInput = z.input<typeof gatewayModelSchema>;
 export type ToolFault = z.infer<typeof toolFaultSchema>;
 export type EffectAssertion = z.infer<typeof effectAssertionSchema>;
 export type WorldAssertion = z.infer<typeof worldAssertionSchema>;

@@ -23,6 +23,8 @@ export interface ScenarioReport {
   workerKills: number;
   /** Below a threshold: `sim run` exits non-zero. */
   belowThreshold: string[];
+  /** How this run differed from the scenario as written (e.g. scripts not applied against a gateway). */
+  notes: string[];
   results: TrialResult[];
 }
 
@@ -56,7 +58,7 @@ export function passAtK(passed: number, n: number, maxK: number): PassAtK[] {
 const mean = (values: number[]) => (values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length);
 
 /** Summarises a scenario's trials; simulator failures are reported apart and left out of the pass rates. */
-export function summarise(scenario: string, file: string, results: TrialResult[], thresholds: { pass1?: number | undefined; passK?: number | undefined }, maxK: number): ScenarioReport {
+export function summarise(scenario: string, file: string, results: TrialResult[], thresholds: { pass1?: number | undefined; passK?: number | undefined }, maxK: number, notes: string[] = []): ScenarioReport {
   const counted = results.filter((r) => r.failureClass !== 'simulator');
   const passed = counted.filter((r) => r.passed).length;
   const passK = passAtK(passed, counted.length, maxK);
@@ -80,6 +82,7 @@ export function summarise(scenario: string, file: string, results: TrialResult[]
     meanEffects: mean(results.map((r) => r.effects)),
     workerKills: results.reduce((sum, r) => sum + r.crashes, 0),
     belowThreshold,
+    notes,
     results,
   };
 }
@@ -97,6 +100,7 @@ export function formatReport(reports: readonly ScenarioReport[]): string {
     lines.push(`  ${r.passK.map((p) => `pass^${p.k} ${fmt(p.value)} [${fmt(p.low)}, ${fmt(p.high)}]`).join('  ')}`);
     lines.push(`  failures: agent ${r.failureClasses.agent}, infrastructure ${r.failureClasses.infrastructure}, simulator ${r.failureClasses.simulator} (not counted)`);
     lines.push(`  mean steps ${r.meanSteps.toFixed(1)}, mean cost ${Math.round(r.meanCostMicros)} µ$, mean effects ${r.meanEffects.toFixed(1)}${r.workerKills ? `, ${r.workerKills} worker kill(s)` : ''}`);
+    for (const note of r.notes) lines.push(`  note: ${note}`);
     for (const t of r.results.filter((t) => !t.passed)) {
       lines.push(`  ✗ trial ${t.trial} (seed ${t.seed}, ${t.failureClass}${t.crashes ? `, ${t.crashes} worker kill(s)` : ''}):`);
       for (const failure of t.failures) lines.push(`      ${failure}`);

@@ -1,8 +1,8 @@
 import type { RunningWorker } from '../runs/start-worker.js';
 import { startWorker } from '../runs/start-worker.js';
 import { loadScenario } from './load-scenario.js';
-import { scenarioScripts } from './scenario-script.js';
-import { episodeConfig, importAgent, silentLogger } from './sim-episode.js';
+import { GATEWAY_ENV, episodeConfig, episodeWorker, importAgent, silentLogger } from './sim-episode.js';
+import { gatewayModelSchema } from './scenario-schema.js';
 import { openWorldStore } from './world-store.js';
 import { createWorldTools } from './world-tools.js';
 
@@ -25,6 +25,8 @@ export interface SimWorkerOptions {
 export async function startSimWorker(options: SimWorkerOptions): Promise<RunningWorker> {
   const loaded = loadScenario(options.scenario);
   if (options.export) loaded.scenario.agent.export = options.export;
+  const gateway = process.env[GATEWAY_ENV];
+  if (gateway) loaded.scenario.model.gateway = gatewayModelSchema.parse(JSON.parse(gateway));
   const agent = await importAgent(loaded);
   const world = openWorldStore(options.world);
   const crash = loaded.scenario.faults.crash;
@@ -36,5 +38,5 @@ export async function startSimWorker(options: SimWorkerOptions): Promise<Running
       if (crash && tool === crash.afterTool && world.count('crash') <= crash.times) process.kill(process.pid, 'SIGKILL');
     },
   });
-  return startWorker({ config: episodeConfig(loaded, options.dataDir, options.seed, 'sqlite'), logger: silentLogger, agents: [{ ...agent, tools }], simScripts: scenarioScripts(loaded.scenario) });
+  return startWorker({ config: episodeConfig(loaded, options.dataDir, options.seed, 'sqlite'), logger: silentLogger, ...episodeWorker(loaded, agent, tools, options.seed) });
 }
