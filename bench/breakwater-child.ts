@@ -79,6 +79,8 @@ export interface StartedBreakwater {
   child: BenchChild;
   url: string;
   virtualKey: string;
+  /** The admin key printed on first start. */
+  adminKey: string;
 }
 
 /** Spawns a gateway on a fresh data dir and waits for its ready line with the first-start key. */
@@ -96,5 +98,5 @@ export async function startBreakwater(options: BreakwaterChildOptions): Promise<
     await child.stop();
     throw new Error(`breakwater ${problem}: ${JSON.stringify(ready)}`);
   }
-  return { child, url, virtualKey };
+  return { child, url, virtualKey, adminKey: typeof ready.adminKey === 'string' ? ready.adminKey : '' };
 }
