@@ -55,8 +55,9 @@ describe('three replicas on one Redis keep limits exact (SPEC PERF-5, MT-12)', {
   /**
    * Sends BURST concurrent requests spread over the replicas with the gate holding their reserve
    * calls until all have arrived. GCRA refills one request per emission interval (600 ms at 100
-   * RPM): on a loaded 2-core box three gateways take 0.3–1 s to bring 1,000 requests to their
+   * RPM): on a loaded 2-core box three gateways take 0.4–2 s to bring 1,000 requests to their
    * admission call, so without the gate a burst is really a ramp and admits one more per 600 ms.
+   * Released together, Redis decides all of them in tens of milliseconds.
    */
   async function burst(key: string, body: Record<string, unknown> = {}): Promise<{ statuses: number[]; held: HeldBurst }> {
     // Every replica must know the key before the burst; an unlimited route warms the caches.
