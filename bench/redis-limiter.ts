@@ -5,7 +5,8 @@
 // trip costs on this machine (raw-socket PING, client PING, a trivial script, redis-cli), the
 // script's own time inside Redis, and throughput with 64 in flight. Part 2 (bench/limiter-gateway.ts)
 // loads a gateway with tenancy limits on memory and one on Redis. Redis is a private
-// redis-server on a free port (BENCH_REDIS_URL to use another). Writes bench/results/limiter-*.json.
+// redis-server on a free port (BENCH_REDIS_URL to use another; its command stats get reset).
+// Writes bench/results/limiter-*.json.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -98,16 +99,22 @@ async function storeFigures(store: LimitStore) {
 }
 
 /** PING over a bare socket, no client library: the floor of one round trip from Node. */
-async function rawPing(url: URL): Promise<() => Promise<void>> {
+async function rawPing(url: URL): Promise<LatencySummary & { loopDelayP99Ms: number }> {
   const socket = connect({ host: url.hostname, port: Number(url.port || 6379), noDelay: true });
   await new Promise((resolve) => socket.once('connect', resolve));
   let waiting: (() => void) | undefined;
   socket.on('data', () => waiting?.());
-  return () =>
-    new Promise<void>((resolve) => {
-      waiting = resolve;
-      socket.write('PING\r\n');
-    });
+  try {
+    return await timed(
+      () =>
+        new Promise<void>((resolve) => {
+          waiting = resolve;
+          socket.write('PING\r\n');
+        }),
+    );
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** Microseconds per call Redis itself spent in EVALSHA over `calls` (commandstats). */
@@ -147,7 +154,7 @@ try {
   const redisFigures = await storeFigures(redisStore);
   const trivial = luaScript('return 1');
   const baseline = {
-    rawPing: await timed(await rawPing(url)),
+    rawPing: await rawPing(url),
     clientPing: await timed(() => redis.send(['PING'])),
     trivialScript: await timed(() => redis.evalScript(trivial, [], [])),
     // Reserves only (no settles in the stats); their leases are far below the concurrency limit.

@@ -48,7 +48,7 @@ export interface RedisGate {
 export async function openRedisGate(redisUrl: string): Promise<RedisGate> {
   const target = new URL(redisUrl);
   const sockets = new Set<Socket>();
-  const links: Array<{ upstream: Socket; held: Buffer[]; count: (chunk: Buffer) => number }> = [];
+  const links = new Set<{ upstream: Socket; held: Buffer[]; count: (chunk: Buffer) => number }>();
   let hold: { sha: string; seen: number; count: number; release: () => void } | undefined;
   let decisions: number[] | undefined;
 
@@ -63,7 +63,8 @@ export async function openRedisGate(redisUrl: string): Promise<RedisGate> {
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
     const link = { upstream, held: [] as Buffer[], count: occurrences(hold?.sha ?? '') };
-    links.push(link);
+    links.add(link);
+    client.on('close', () => links.delete(link));
     const collect = decisionTimes((ms) => decisions?.push(ms));
     upstream.on('data', (chunk: Buffer) => {
       collect(chunk);
