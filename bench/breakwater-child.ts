@@ -122,6 +122,8 @@ export interface StartedBreakwater {
   child: BenchChild;
   url: string;
   virtualKey: string;
+  /** The admin key printed on first start. */
+  adminKey: string;
 }
 
 /** Spawns a gateway on a fresh data dir and waits for its ready line with the first-start key. */
@@ -141,7 +143,7 @@ export async function startBreakwater(options: BreakwaterChildOptions): Promise<
     throw new Error(`breakwater ${problem}: ${JSON.stringify(ready)}`);
   }
   try {
-    return { child, url, virtualKey: options.tenantLimits ? await tenantKey(url, adminKey) : printedKey };
+    return { child, url, virtualKey: options.tenantLimits ? await tenantKey(url, adminKey) : printedKey, adminKey };
   } catch (error) {
     await child.stop();
     throw error;

@@ -1,34 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { complete, createKey, startReplicas, type ReplicaSet } from './helpers/replicas.js';
+import { freePort, startRedis, stopRedis } from './helpers/redis-server.js';
 import { servicesMissing } from './helpers/services.js';
 
 const skip = await servicesMissing();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A throwaway redis-server without persistence, up once it accepts connections. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const chunk of child.stdout!) if (String(chunk).includes('Ready to accept connections')) break;
-  child.stdout!.resume();
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 /** Polls /readyz until its redis check is `ok` (bounded): the state changes on its own, no restart. */
 async function redisCheck(url: string, ok: boolean): Promise<{ status: number; detail?: string }> {

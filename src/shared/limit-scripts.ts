@@ -76,7 +76,8 @@ for i, level in ipairs(p.levels) do
   next.dnew, next.mnew = h[4] ~= p.day, h[7] ~= p.month
   pending[i] = next
 end
-if denial ~= nil then denial.ok = false return cjson.encode(denial) end
+-- Both answers carry the Redis time of the decision, so a burst's admission span can be read off the replies.
+if denial ~= nil then denial.ok = false denial.now = now return cjson.encode(denial) end
 for i, level in ipairs(p.levels) do
   local key = KEYS[2 * i - 1]
   local n = pending[i]

@@ -62,25 +62,30 @@ export async function startReplicas(count: number, options: { extraYaml?: string
   };
 }
 
-/** Creates a virtual key through the admin API; returns the key. */
-export async function createKey(baseUrl: string, adminKey: string, body: Record<string, unknown>): Promise<string> {
+/** Creates a virtual key through the admin API; returns the key and its id. */
+export async function createKeyRecord(baseUrl: string, adminKey: string, body: Record<string, unknown>): Promise<{ key: string; id: string }> {
   const response = await fetch(`${baseUrl}/admin/keys`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  const json = (await response.json()) as { key: string };
+  const json = (await response.json()) as { key: string; id: string };
   if (response.status !== 201) throw new Error(`creating a key answered ${response.status}: ${JSON.stringify(json)}`);
-  return json.key;
+  return json;
 }
 
-/** One small non-streaming completion; returns its status. */
-export async function complete(baseUrl: string, key: string): Promise<number> {
+/** Creates a virtual key through the admin API; returns the key. */
+export async function createKey(baseUrl: string, adminKey: string, body: Record<string, unknown>): Promise<string> {
+  return (await createKeyRecord(baseUrl, adminKey, body)).key;
+}
+
+/** One small non-streaming completion (`overrides` merged into its body); returns its status. */
+export async function complete(baseUrl: string, key: string, overrides: Record<string, unknown> = {}): Promise<number> {
   // undici's request costs the client a fraction of fetch's CPU, so 1,000 at once stay a burst.
   const response = await request(`${baseUrl}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'sim-fast', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }),
+    body: JSON.stringify({ model: 'sim-fast', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, ...overrides }),
   });
   await response.body.dump();
   return response.statusCode;
