@@ -1,4 +1,4 @@
-import { gcraAdjust, gcraTake } from './gcra.js';
+import { gcraAdjust, gcraTake, type GcraResult } from './gcra.js';
 import type { ActualUsage, BudgetPeriods, Denial, Dimension, LimitLevel, LimitStore, RateState, Reservation, ReserveInput, ReserveResult, SoftCrossing } from './limit-store.js';
 
 interface SpendPeriod {
@@ -31,9 +31,16 @@ function current(period: SpendPeriod, key: string): SpendPeriod {
   return period;
 }
 
-function liveLeases(state: LevelState, now: number): number {
-  for (const [id, until] of state.leases) if (until <= now) state.leases.delete(id);
-  return state.leases.size;
+/**
+ * Whether one more lease fits under `max`. Expired leases (requests that never settled) are
+ * pruned only when the level looks full, so a reserve costs O(1) until the limit is in reach.
+ */
+function leaseFits(state: LevelState, now: number, max: number): boolean {
+  if (state.leases.size < max) return true;
+  state.leases.forEach((until, id) => {
+    if (until <= now) state.leases.delete(id);
+  });
+  return state.leases.size < max;
 }
 
 /** Of two denials, the one the client must wait out: a spent budget, else the longest wait. */
@@ -43,6 +50,13 @@ function tighter(a: Denial | undefined, b: Denial): Denial {
   const budgetB = b.dimension.endsWith('_spend');
   if (budgetA !== budgetB) return budgetA ? a : b;
   return (b.retryAfterMs ?? Infinity) > (a.retryAfterMs ?? Infinity) ? b : a;
+}
+
+/** The denial of a rate dimension whose bucket had no room. */
+function rateDenial(level: LimitLevel, dimension: Dimension, limit: number, taken: Extract<GcraResult, { ok: false }>): Denial {
+  const window = { limit, remaining: taken.remaining, resetMs: taken.resetMs };
+  const rate: RateState = dimension === 'requests' ? { level, requests: window } : { level, tokens: window };
+  return { level, dimension, limit, retryAfterMs: taken.retryAfterMs, rate };
 }
 
 class MemoryReservation implements Reservation {
@@ -80,19 +94,22 @@ export class MemoryLimitStore implements LimitStore {
       const share = level.share ?? 1;
       const { rpm, inputTpm, outputTpm, concurrency } = level.limits;
       const next: (typeof pending)[number] = { state };
-      const rate = (dimension: Dimension, tat: number, cost: number, limit: number | undefined): number | undefined => {
-        if (limit === undefined) return undefined;
-        const taken = gcraTake(tat, now, cost, limit, share);
-        if (taken.ok) return taken.tat;
-        const window = { limit, remaining: taken.remaining, resetMs: taken.resetMs };
-        const rateState: RateState = dimension === 'requests' ? { level, requests: window } : { level, tokens: window };
-        denial = tighter(denial, { level, dimension, limit, retryAfterMs: taken.retryAfterMs, rate: rateState });
-        return undefined;
-      };
-      next.requests = rate('requests', state.requestsTat, 1, rpm);
-      if (input.inputTokens > 0) next.input = rate('input_tokens', state.inputTat, input.inputTokens, inputTpm);
-      if (input.outputTokens > 0) next.output = rate('output_tokens', state.outputTat, input.outputTokens, outputTpm);
-      if (concurrency !== undefined && liveLeases(state, now) + 1 > Math.max(1, Math.floor(concurrency * share))) {
+      if (rpm !== undefined) {
+        const taken = gcraTake(state.requestsTat, now, 1, rpm, share);
+        if (taken.ok) next.requests = taken.tat;
+        else denial = tighter(denial, rateDenial(level, 'requests', rpm, taken));
+      }
+      if (inputTpm !== undefined && input.inputTokens > 0) {
+        const taken = gcraTake(state.inputTat, now, input.inputTokens, inputTpm, share);
+        if (taken.ok) next.input = taken.tat;
+        else denial = tighter(denial, rateDenial(level, 'input_tokens', inputTpm, taken));
+      }
+      if (outputTpm !== undefined && input.outputTokens > 0) {
+        const taken = gcraTake(state.outputTat, now, input.outputTokens, outputTpm, share);
+        if (taken.ok) next.output = taken.tat;
+        else denial = tighter(denial, rateDenial(level, 'output_tokens', outputTpm, taken));
+      }
+      if (concurrency !== undefined && !leaseFits(state, now, Math.max(1, Math.floor(concurrency * share)))) {
         denial = tighter(denial, { level, dimension: 'concurrency', limit: concurrency, retryAfterMs: 1_000 });
       }
       denial = this.checkSpend(level, state, input, denial);
