@@ -28,7 +28,7 @@ import { registerRoutes, type ReadinessReport } from './routes.js';
 import { createRunsView } from '../runs/runs-view.js';
 import { StreamHub } from '../streaming/stream-hub.js';
 import { createPubSubCancelBus } from '../streaming/cancel-bus.js';
-import { BreakerSync } from '../shared/breaker-sync.js';
+import type { BreakerSync } from '../shared/breaker-sync.js';
 import { startHealthChecks } from '../routing/health-checks.js';
 import { GatewayObservability } from '../observability/gateway-observability.js';
 import type { RunsView } from '../observability/runs-view.js';
@@ -241,7 +241,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const registry = await createProviderRegistry(config, clock, { onConnect: (provider, ms) => warmth.addInit(provider, ms) });
   const observability = await GatewayObservability.create(env);
   // With replicas, one replica's breaker transitions are every replica's (issue 6).
-  const breakerSync = shared && new BreakerSync(shared.redis, `${shared.redis.prefix}breakers`, (err) => logger.warn({ err }, 'breaker sync failed'));
+  const breakerSync = shared && new (await import('../shared/breaker-sync.js')).BreakerSync(shared.redis, `${shared.redis.prefix}breakers`, (err) => logger.warn({ err }, 'breaker sync failed'));
   const resilience = createResilience(config.routes.defaults.breaker, clock, undefined, withBreakerSync(observability.resilienceHooks, breakerSync));
   await breakerSync?.attach(resilience.breakers);
   const healthChecks = startHealthChecks({ config, adapter: (name) => registry.adapter(name), breakers: resilience.breakers, logger });
