@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ManualClock } from '../src/core/clock.js';
+import { defineAgent } from '../src/runs/define-agent.js';
 import type { RequestRecord } from '../src/store/interfaces.js';
 import { parsePrometheus, sampleSum } from './helpers/prometheus-text.js';
+import { runClient } from './helpers/run-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const SLEEP_AFTER_IDLE_MS = 60_000;
@@ -179,5 +181,22 @@ describe('cold and warm requests (SPEC CS-2, CS-3, CS-4, E2E-10)', () => {
     assert.equal(upstream.pings, 1, 'only the warm-up ping');
     assert.equal(upstream.completionsServedAsleep, 3);
     assert.deepEqual(records.map((r) => r.cold ?? false), [false, true, true, true], 'warm-up made the first request warm; each after idling is cold');
+  });
+
+  it('a run records which of its LLM calls were cold, with their init time (SPEC CS-3)', async () => {
+    const twoCalls = defineAgent({
+      name: 'two-calls',
+      async run(ctx) {
+        const first = await ctx.llm({ model: 'sim-fast', messages: [{ role: 'user', content: 'one' }] });
+        const second = await ctx.llm({ model: 'sim-fast', messages: [{ role: 'user', content: 'two' }] });
+        return { cold: [first.cold ?? false, second.cold ?? false], initMs: [first.initMs, second.initMs] };
+      },
+    });
+    const gw = await startTestGateway({ agents: [twoCalls] });
+    cleanups.push(() => gw.close());
+    const client = runClient(gw.url, gw.key);
+    const run = await client.finish((await client.create('two-calls', {})).id);
+    assert.equal(run.status, 'succeeded', JSON.stringify(run));
+    assert.deepEqual(run.result, { cold: [true, false], initMs: [0, null] }, 'the in-process sim has no connection to set up');
   });
 });
