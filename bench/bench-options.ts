@@ -1,8 +1,8 @@
 /** Phases the benchmark can run, in order. */
-export type BenchPhase = 'throughput' | 'stream' | 'rate' | 'ttft' | 'paced' | 'cold' | 'components';
+export type BenchPhase = 'throughput' | 'stream' | 'rate' | 'ttft' | 'paced' | 'workers' | 'cold' | 'components';
 
 /** All phases. */
-export const BENCH_PHASES: readonly BenchPhase[] = Object.freeze(['throughput', 'stream', 'rate', 'ttft', 'paced', 'cold', 'components']);
+export const BENCH_PHASES: readonly BenchPhase[] = Object.freeze(['throughput', 'stream', 'rate', 'ttft', 'paced', 'workers', 'cold', 'components']);
 
 /** What one `npm run bench` does. */
 export interface BenchOptions {

@@ -1,6 +1,7 @@
 import { formatComponentCosts } from './component-costs.js';
 import type { BenchResults, ByTarget } from './bench-results.js';
 import type { StartSummary } from './cold-start.js';
+import type { WorkersResult } from './workers-phase.js';
 import type { FixedRateResult } from './fixed-rate-run.js';
 import type { HttpTarget } from './http-target.js';
 import type { StreamResult } from './stream-run.js';
@@ -81,7 +82,7 @@ function streamTable(title: string, byTarget: ByTarget<StreamResult>, withGaps: 
 }
 
 function coldStartTable(results: BenchResults): string {
-  const header = ['start', 'runs', 'ready line', '/readyz 200', 'first proxied 200', 'self-reported', 'worst first 200'];
+  const header = ['start', 'runs', 'ready line', '/readyz 200', 'first proxied 200', 'self-reported', 'max ready line', 'max first 200'];
   const row = (name: string, s: StartSummary) => [
     name,
     formatNumber(s.runs),
@@ -89,10 +90,36 @@ function coldStartTable(results: BenchResults): string {
     formatNumber(s.readyzMs, 1),
     formatNumber(s.firstProxiedMs, 1),
     formatNumber(s.selfReportedMs, 1),
-    formatNumber(s.worstFirstProxiedMs, 1),
+    formatNumber(s.maxReadyLineMs, 1),
+    formatNumber(s.maxFirstProxiedMs, 1),
   ];
   const cold = results.coldStart!;
-  return `Cold start, medians in ms from spawn (fresh = new data dir: creates SQLite and keys)\n${formatTable(header, [row('fresh', cold.fresh), row('restart', cold.restart)])}`;
+  return `Cold start, medians (and maxima) in ms from spawn (fresh = new data dir: creates SQLite and keys)\n${formatTable(header, [row('fresh', cold.fresh), row('restart', cold.restart)])}`;
+}
+
+/** All the gateway's processes together: the cluster primary and its workers. */
+export function gatewayCpuPerRequest(result: ThroughputResult): number {
+  let sum = 0;
+  for (const [name, us] of Object.entries(result.cpuUsPerRequest)) if (name === 'proxy' || name.startsWith('worker')) sum += us;
+  return sum;
+}
+
+function workersTable(title: string, workers: WorkersResult): string {
+  const header = ['target', 'req/s', '× bare', 'p50', 'p99', 'failed', 'CPU µs/req gateway', 'other CPU'];
+  const rows = [
+    ['bare', formatNumber(workers.bare.rps), '1.00', formatNumber(workers.bare.latencyMs.p50, 2), formatNumber(workers.bare.latencyMs.p99, 2), formatNumber(workers.bare.failures), formatNumber(workers.bare.cpuUsPerRequest.proxy), formatPercent(workers.bare.otherCpuPercent)],
+    ...Object.entries(workers.breakwater).map(([count, r]) => [
+      `--workers ${count}`,
+      formatNumber(r.rps),
+      formatNumber(r.rps / workers.bare.rps, 2),
+      formatNumber(r.latencyMs.p50, 2),
+      formatNumber(r.latencyMs.p99, 2),
+      formatNumber(r.failures),
+      formatNumber(gatewayCpuPerRequest(r)),
+      formatPercent(r.otherCpuPercent),
+    ]),
+  ];
+  return `${title}\n${formatTable(header, rows)}`;
 }
 
 function verdict(value: number | undefined, limit: number, direction: 'max' | 'min'): string {
@@ -164,6 +191,7 @@ export function formatReport(results: BenchResults): string {
   }
   if (results.ttft) sections.push(streamTable(`${options.streams} concurrent streams back to back, instant upstream (saturation)`, results.ttft, false));
   if (results.paced) sections.push(streamTable(`${options.streams} concurrent streams, sim-fast timing (150 ms TTFT, 120 tok/s)`, results.paced, true));
+  if (results.workers) sections.push(workersTable(`Non-streaming with --workers (shared Redis), ${options.connections} connections, ${window}`, results.workers));
   if (results.coldStart) sections.push(coldStartTable(results));
   if (results.components) sections.push(formatComponentCosts(results.components));
   sections.push(targetsTable(results));

@@ -7,6 +7,7 @@ import type { MachineFacts } from './machine-facts.js';
 import { round } from './stats.js';
 import type { StreamResult } from './stream-run.js';
 import type { ThroughputResult } from './throughput-run.js';
+import type { WorkersResult } from './workers-phase.js';
 
 /** One phase's result per target. */
 export type ByTarget<T> = Partial<Record<HttpTarget['name'], T>>;
@@ -28,6 +29,8 @@ export interface BenchResults {
   ttft?: ByTarget<StreamResult>;
   /** N concurrent streams with sim-fast's real timing (PERF-2 added TTFT and gap). */
   paced?: ByTarget<StreamResult>;
+  /** Non-streaming throughput with `--workers 1` and `2` beside the bare proxy (issue 11). */
+  workers?: WorkersResult;
   /** PERF-3. */
   coldStart?: ColdStartResult;
   /** Micro-benchmarks of single parts of the request path. */

@@ -21,15 +21,17 @@ export interface StartTiming {
   selfReportedMs: number;
 }
 
-/** Medians over all starts of one kind. */
+/** Medians over all starts of one kind, and the slowest start. */
 export interface StartSummary {
   runs: number;
   readyLineMs: number;
   readyzMs: number;
   firstProxiedMs: number;
   selfReportedMs: number;
+  /** The slowest spawn → ready line. */
+  maxReadyLineMs: number;
   /** The slowest spawn → first proxied 200. */
-  worstFirstProxiedMs: number;
+  maxFirstProxiedMs: number;
 }
 
 /** Cold start on a fresh data dir (creates the SQLite db and keys) and warm restart on the same dir. */
@@ -82,13 +84,14 @@ function summarizeStarts(timings: StartTiming[]): StartSummary {
     readyzMs: pick('readyzMs'),
     firstProxiedMs: pick('firstProxiedMs'),
     selfReportedMs: pick('selfReportedMs'),
-    worstFirstProxiedMs: round(Math.max(...timings.map((t) => t.firstProxiedMs)), 1),
+    maxReadyLineMs: round(Math.max(...timings.map((t) => t.readyLineMs)), 1),
+    maxFirstProxiedMs: round(Math.max(...timings.map((t) => t.firstProxiedMs)), 1),
   };
 }
 
 /**
  * Spawns the production CLI `runs` times on fresh data dirs, restarting each once on the same dir
- * (the key printed by the first start must still work), and reports medians (SPEC PERF-3).
+ * (the key printed by the first start must still work), and reports medians and maxima (SPEC PERF-3).
  */
 export async function measureColdStart(runs: number, tmpRoot: string): Promise<ColdStartResult> {
   const fresh: StartTiming[] = [];

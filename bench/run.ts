@@ -2,6 +2,7 @@
 // 127.0.0.1 (SPEC M12). Every process is a child of this one and dies with it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +16,7 @@ import { measureColdStart } from './cold-start.js';
 import { runLoadPhases } from './load-phases.js';
 import { measureComponentCosts } from './component-costs.js';
 import { machineFacts } from './machine-facts.js';
+import { measureWorkers } from './workers-phase.js';
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 const BASELINE_PATH = join(RESULTS_DIR, 'baseline.json');
@@ -42,6 +44,17 @@ function ensureBuild(): void {
 function commandLine(argv: readonly string[]): string {
   const variables = Object.entries(process.env).filter(([name]) => name.startsWith('BENCH_')).map(([name, value]) => `${name}=${value} `);
   return `${variables.join('')}npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+}
+
+/** Whether Redis listens where the workers phase points the gateway. */
+function redisAnswers(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(6379, '127.0.0.1', () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 function readBaseline(): Baseline | undefined {
@@ -72,6 +85,10 @@ async function benchmark(argv: readonly string[], tmp: string): Promise<BenchRes
     const env = await startBenchEnvironment(tmp, options.phases.includes('paced'), options.maxTokens);
     try {
       await runLoadPhases(env, options, results, progress);
+      if (options.phases.includes('workers')) {
+        if (await redisAnswers()) results.workers = await measureWorkers(env.instant, tmp, options, progress);
+        else progress('workers: skipped, no Redis on 127.0.0.1:6379 (more than one worker needs shared.redis)');
+      }
     } finally {
       await env.stop();
       if (existsSync(env.gatewayLog)) progress(`gateway access log: ${formatNumber(statSync(env.gatewayLog).size / 2 ** 20, 1)} MiB written during the run`);

@@ -63,13 +63,17 @@ const moduleUrl = {
  * Node 20 cannot resolve import() in code that V8 restored from a code cache (the callback it
  * needs is not in the cache), so the imports esbuild cannot bundle — a non-literal specifier: a
  * custom validator's path — go through the launcher, an ordinary module that can import:
- * `import(x)` becomes `__breakwaterImport(x)`, a parameter of the launcher's wrapper.
+ * `import(x)` becomes `__breakwaterImport(x)`, a parameter of the launcher's wrapper. So does the
+ * import() of an external package (the tokenizer, the tracing SDK).
  */
 const runtimeImports = {
   name: 'runtime-imports',
   setup(esbuild) {
     esbuild.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => ({
-      contents: (await readFile(args.path, 'utf8')).replace(/(?<![\w.$])import\((?!\s*['"`])/g, '__breakwaterImport('),
+      contents: (await readFile(args.path, 'utf8'))
+        .replace(/(?<![\w.$])import\((?!\s*['"`])/g, '__breakwaterImport(')
+        // External packages imported on demand resolve from node_modules at run time, the same way.
+        .replace(/(?<![\w.$]|typeof )import\((?=\s*['"`](gpt-tokenizer|@opentelemetry\/))/g, '__breakwaterImport('),
       loader: 'ts',
     }));
   },
@@ -83,8 +87,10 @@ async function bundle() {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    // Native and optional drivers load from node_modules when used.
-    external: ['better-sqlite3', 'pg', '@redis/client'],
+    // Native and optional drivers load from node_modules when used. So do the tokenizer (4 MB of
+    // encoding tables, loaded in the background on first need) and the tracing SDK (only with
+    // OTEL_EXPORTER_OTLP_ENDPOINT): in the bundle, every start would read them for nothing (PERF-3).
+    external: ['better-sqlite3', 'pg', '@redis/client', 'gpt-tokenizer', '@opentelemetry/*'],
     plugins: [englishOnlyZod, moduleUrl, runtimeImports],
     inject: [MODULE_URL],
     banner: { js: `// breakwater-build ${BUILD_ID_PLACEHOLDER}` },

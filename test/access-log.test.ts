@@ -35,6 +35,21 @@ describe('access log', () => {
     }
   });
 
+  it('marks a cold request with cold and initMs, as pino would write them (SPEC CS-3)', () => {
+    const entry: AccessLogEntry = { requestId: 'req_4', method: 'POST', path: '/v1/chat/completions', status: 200, ms: 80.5, aborted: false, servedBy: 'openai/gpt-4o', coldInitMs: 41.25 };
+    const { coldInitMs, ...rest } = entry;
+    const viaPino = capturingLogger('info');
+    viaPino.logger.info({ ...rest, cold: true, initMs: coldInitMs }, 'request');
+    const direct = capturingLogger('info');
+    const log = createAccessLog(direct.logger, direct.sink);
+    log(entry);
+    log.flush();
+    assert.equal(withoutTime(direct.lines[0]!), withoutTime(viaPino.lines[0]!));
+    const plain = capturingLogger('info');
+    createAccessLog(plain.logger)(entry);
+    assert.equal(withoutTime(plain.lines[0]!), withoutTime(viaPino.lines[0]!), 'the generic path writes the same fields');
+  });
+
   it('stays silent when the level is above info, and follows a level change', () => {
     const { logger, sink, lines } = capturingLogger('warn');
     const log = createAccessLog(logger, sink);

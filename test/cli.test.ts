@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -147,9 +148,9 @@ const MODULE_TRACER = [
   "process.stdout.write = (chunk, ...rest) => { if (String(chunk).startsWith('{\"event\":\"ready\"')) for (const file of Object.keys(Module._cache)) appendFileSync(process.env.BW_TRACE_FILE, 'module-loaded ' + file + '\\n'); return write(chunk, ...rest); };",
 ].join('\n');
 
-test('start with no config file loads no HTTP client, provider adapter, YAML or JSON Schema library (SPEC CS-1)', async () => {
-  const dataDir = tempDir();
-  const traceFile = join(dataDir, 'modules.txt');
+/** Starts the unbundled CLI under the module tracer until its ready line; returns the modules loaded by then. */
+async function tracedStart(dataDir: string, traceFile: string): Promise<string[]> {
+  rmSync(traceFile, { force: true });
   const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(MODULE_TRACER)}`, UNBUNDLED_CLI, 'start', '--port', '0', '--json', '--data-dir', dataDir], {
     env: { ...cleanEnv(), BW_TRACE_FILE: traceFile },
     cwd: dataDir,
@@ -161,10 +162,38 @@ test('start with no config file loads no HTTP client, provider adapter, YAML or 
   child.kill('SIGKILL');
   await exited;
   assert.ok(!stderr.includes('Error'), stderr);
+  return readFileSync(traceFile, 'utf8').split('\n').filter((line) => line.startsWith('module-loaded ')).map((line) => line.slice('module-loaded '.length));
+}
 
-  const loaded = readFileSync(traceFile, 'utf8').split('\n').filter((line) => line.startsWith('module-loaded ')).map((line) => line.slice('module-loaded '.length));
-  assert.ok(loaded.some((file) => file.endsWith('/dist/server/start-breakwater.js')), 'the tracer sees our modules');
-  assert.ok(loaded.some((file) => file.includes('/node_modules/better-sqlite3/')), 'the tracer sees CommonJS packages');
-  const unwanted = /\/node_modules\/(undici|eventsource-parser|yaml|ajv|gpt-tokenizer|pg|@redis|prom-client|@opentelemetry|openai|@anthropic-ai)\/|\/dist\/providers\//;
-  assert.deepEqual(loaded.filter((file) => unwanted.test(file)), []);
+/** The database files' bytes, to see whether a start wrote to them. */
+function databaseBytes(dataDir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const name of ['breakwater.db', 'breakwater.db-wal']) {
+    const path = join(dataDir, name);
+    if (existsSync(path)) files[name] = createHash('sha256').update(readFileSync(path)).digest('hex');
+  }
+  return files;
+}
+
+test('start with no config file loads no HTTP client, provider adapter, YAML, JSON Schema library, tokenizer, driver, tracing SDK or browser, and a restart writes nothing before ready (SPEC CS-1)', async () => {
+  const dataDir = tempDir();
+  const traceFile = join(tmpdir(), `bw-modules-${process.pid}.txt`);
+  const unwanted =
+    /\/node_modules\/(undici|eventsource-parser|yaml|ajv|gpt-tokenizer|pg|pg-pool|@redis|redis|prom-client|@opentelemetry|openai|@anthropic-ai|playwright|playwright-core|@playwright)\/|\/dist\/(providers|shared)\//;
+  const fresh = await tracedStart(dataDir, traceFile);
+  assert.ok(fresh.some((file) => file.endsWith('/dist/server/start-breakwater.js')), 'the tracer sees our modules');
+  assert.ok(fresh.some((file) => file.includes('/node_modules/better-sqlite3/')), 'the tracer sees CommonJS packages');
+  assert.deepEqual(fresh.filter((file) => unwanted.test(file)), []);
+
+  // Nothing changed: the restart finds the schema current and migrates nothing, so it writes no byte.
+  const before = databaseBytes(dataDir);
+  assert.ok(before['breakwater.db'], 'the first start created the database');
+  const restart = await tracedStart(dataDir, traceFile);
+  rmSync(traceFile, { force: true });
+  assert.deepEqual(restart.filter((file) => unwanted.test(file)), []);
+  assert.deepEqual(databaseBytes(dataDir), before);
+  const db = new Database(join(dataDir, 'breakwater.db'), { readonly: true });
+  const versions = db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT applied_at) AS times FROM schema_migrations').get() as { n: number; times: number };
+  db.close();
+  assert.ok(versions.n >= 7 && versions.times >= 1);
 });

@@ -135,6 +135,11 @@ export const providerSchema = z
      * `intervalMs`; a failure opens the breakers of its deployments so traffic spills elsewhere.
      */
     healthCheck: z.object({ intervalMs: positiveInt.default(10_000), timeoutMs: positiveInt.default(2_000) }).strict().optional(),
+    /**
+     * Keep-warm (SPEC CS-4): the upstream's model list is fetched every `intervalMs`, so its
+     * connection pool, TLS session and a scale-to-zero upstream stay awake between requests.
+     */
+    keepWarm: z.object({ intervalMs: positiveInt.default(30_000), timeoutMs: positiveInt.default(10_000) }).strict().optional(),
     /** Fixed monthly costs of a self-hosted deployment, USD (SPEC OW-2): reports show its effective price per 1M tokens. */
     monthlyCosts: z
       .object({ gpu: z.number().nonnegative().optional(), operations: z.number().nonnegative().optional(), overhead: z.number().nonnegative().optional(), power: z.number().nonnegative().optional() })
@@ -198,6 +203,8 @@ export const tenancySchema = z
       .string()
       .default('UTC')
       .refine((zone) => {
+        // The default needs no check, and checking loads ICU's time zone data (~8 ms at boot, SPEC PERF-3).
+        if (zone === 'UTC') return true;
         try {
           new Intl.DateTimeFormat('en-US', { timeZone: zone });
           return true;
@@ -257,6 +264,10 @@ export const configSchema = z
         dataDir: z.string().default('.breakwater'),
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         accessLog: z.boolean().default(true),
+        /** A request to a provider idle this long is tagged `cold` in the ledger, metrics and access log (SPEC CS-3). */
+        coldAfterIdleMs: positiveInt.default(60_000),
+        /** After ready, fetch each HTTP provider's model list once so the first request finds a warm connection (SPEC CS-2). */
+        warmUp: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

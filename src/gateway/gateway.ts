@@ -12,6 +12,7 @@ import { createDegenerationGuard } from '../validation/validators.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { Routing, RoutePlan } from '../routing/routing.js';
 import type { RequestObserver } from '../observability/request-observer.js';
+import { markCold, type Warmth, type WarmthClaim } from './warmth.js';
 
 /** Who is asking and how, for one request. */
 export interface RequestContext {
@@ -35,6 +36,10 @@ export interface RequestContext {
   priority?: string | undefined;
   /** Sees the ledger record as it is queued (a run step keeps its usage and cost). */
   onRecord?: ((record: RequestRecord) => void) | undefined;
+  /** Set by the gateway before the upstream call: whether the upstream was cold (SPEC CS-3). */
+  warmth?: WarmthClaim | undefined;
+  /** The HTTP response, when there is one: a cold request is marked on it for the access log. */
+  response?: object | undefined;
 }
 
 /** A completed non-streaming request. */
@@ -55,6 +60,8 @@ export interface StreamSession {
   droppedParams: string[];
   attempts: AttemptRecord[];
   overheadMs: number;
+  /** The upstream was idle or never used before this stream (SPEC CS-3): the TTFT metric's `cold` label. */
+  cold: boolean;
   parts: AsyncIterable<StreamPart>;
   /** Stops the upstream (client gone). The ledger records what was produced so far. */
   abort(reason?: unknown): void;
@@ -78,6 +85,8 @@ export interface GatewayDeps {
   routing?: Routing;
   /** Metrics and tracing (SPEC OBS-1, OBS-3); told when each request starts and ends. */
   observer?: RequestObserver;
+  /** Tags requests cold or warm (SPEC CS-3); absent means every request is warm. */
+  warmth?: Warmth;
 }
 
 /** A request resolved, ready for the pipeline. */
@@ -112,6 +121,7 @@ export class Gateway {
     try {
       prepared = this.prepare(request, ctx);
       await this.deps.admission?.admit(ctx, prepared.route, request);
+      this.claim(ctx, prepared.candidates[0]);
       upstreamAt = performance.now();
       const outcome = await executeGenerate(request, prepared.candidates, prepared.pipeline);
       const overheadMs = performance.now() - ctx.receivedAt - outcome.upstreamMs;
@@ -141,6 +151,7 @@ export class Gateway {
     try {
       prepared = this.prepare(request, ctx);
       await this.deps.admission?.admit(ctx, prepared.route, request);
+      this.claim(ctx, prepared.candidates[0]);
       upstreamAt = performance.now();
       outcome = await executeStream(request, prepared.candidates, prepared.pipeline);
     } catch (thrown) {
@@ -169,7 +180,8 @@ export class Gateway {
         this.record(ctx, { model: request.model, stream: true, candidate, attempts, status, usage: usage ?? ZERO_USAGE, errorCode: failure?.code, ttftMs, overheadMs, route: decision }, start?.type === 'start' ? start.rateLimit : undefined);
       },
     });
-    return { servedBy: candidate.deployment, route: plan?.header, droppedParams: candidate.droppedParams(request), attempts, overheadMs, parts, abort: outcome.abort };
+    const cold = ctx.warmth?.cold === true;
+    return { servedBy: candidate.deployment, route: plan?.header, droppedParams: candidate.droppedParams(request), attempts, overheadMs, cold, parts, abort: outcome.abort };
   }
 
   /** Serves an embeddings request on the first candidate that has embeddings. */
@@ -182,6 +194,7 @@ export class Gateway {
     }
     const candidate = candidates[0]!;
     await this.deps.admission?.admit(ctx, route, request);
+    this.claim(ctx, candidate);
     const startedAt = this.deps.clock.now();
     const upstreamStart = performance.now();
     let embedding: EmbeddingResponse;
@@ -249,7 +262,16 @@ export class Gateway {
     return error;
   }
 
+  /** Tags the request cold or warm by the provider it tries first. */
+  private claim(ctx: RequestContext, first: PricedCandidate | undefined): void {
+    if (this.deps.warmth && first) ctx.warmth = this.deps.warmth.claim(first.provider);
+  }
+
   private record(ctx: RequestContext, outcome: RequestOutcome, rateLimit?: RateLimitInfo): void {
+    if (ctx.warmth?.cold) {
+      outcome.initMs = this.deps.warmth!.initMsOf(ctx.warmth);
+      if (ctx.response) markCold(ctx.response, outcome.initMs);
+    }
     const record = buildRequestRecord(ctx, outcome);
     this.deps.admission?.settle(ctx, record, rateLimit);
     ctx.onRecord?.(record);

@@ -5,6 +5,7 @@ import type { Config, ProviderConfig } from '../config/schema.js';
 import { droppedAnthropicMessagesParams } from '../protocols/anthropic-messages.js';
 import { droppedOpenAIChatParams } from '../protocols/openai-chat.js';
 import type { SimScriptResolver } from '../sim/sim-script.js';
+import type { UpstreamPoolOptions } from '../providers/upstream-http.js';
 import type { ProviderRegistry } from './route-resolver.js';
 
 type DroppedParams = (request: CanonicalRequest) => string[];
@@ -21,6 +22,20 @@ export interface ProviderRegistryOptions {
   simScripts?: SimScriptResolver | undefined;
   /** Wraps each adapter built (the sandbox decides per attempt which simulator faults to ask for). */
   decorate?: ((adapter: ProviderAdapter) => ProviderAdapter) | undefined;
+  /** Told how long each new upstream connection of a provider took to set up (SPEC CS-3 `initMs`). */
+  onConnect?: ((provider: string, ms: number) => void) | undefined;
+}
+
+/**
+ * An HTTP provider's pool settings: with keep-warm, idle connections outlive the ping interval
+ * (when the server does not say otherwise), so the pings keep a connection, not just the upstream, warm.
+ */
+function poolOf(name: string, provider: ProviderConfig, options: ProviderRegistryOptions): UpstreamPoolOptions {
+  const onConnect = options.onConnect;
+  return {
+    keepAliveMs: provider.keepWarm ? provider.keepWarm.intervalMs + 5_000 : undefined,
+    onConnect: onConnect && ((ms) => onConnect(name, ms)),
+  };
 }
 
 type CreateAdapter = (name: string, provider: ProviderConfig, config: Config, clock: Clock, options: ProviderRegistryOptions) => ProviderAdapter;
@@ -39,15 +54,15 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
   openai: {
     async load() {
       const { createOpenAIAdapter } = await import('../providers/openai.js');
-      return (name, p, config) =>
-        createOpenAIAdapter({ id: name, baseUrl: p.baseUrl, apiKey: p.apiKey, headers: p.headers, maxConnections: p.maxConnections, connectTimeoutMs: connectMs(p, config) });
+      return (name, p, config, _clock, options) =>
+        createOpenAIAdapter({ id: name, baseUrl: p.baseUrl, apiKey: p.apiKey, headers: p.headers, maxConnections: p.maxConnections, connectTimeoutMs: connectMs(p, config), pool: poolOf(name, p, options) });
     },
     droppedParams: droppedOpenAIChatParams,
   },
   'openai-compatible': {
     async load() {
       const { createOpenAICompatibleAdapter } = await import('../providers/openai-compatible.js');
-      return (name, p, config) =>
+      return (name, p, config, _clock, options) =>
         createOpenAICompatibleAdapter({
           id: name,
           baseUrl: p.baseUrl ?? 'http://127.0.0.1:8000/v1',
@@ -56,6 +71,7 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
           headers: p.headers,
           maxConnections: p.maxConnections,
           connectTimeoutMs: connectMs(p, config),
+          pool: poolOf(name, p, options),
         });
     },
     droppedParams: droppedOpenAIChatParams,
@@ -63,7 +79,7 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
   anthropic: {
     async load() {
       const { createAnthropicAdapter } = await import('../providers/anthropic.js');
-      return (name, p, config) =>
+      return (name, p, config, _clock, options) =>
         createAnthropicAdapter({
           id: name,
           baseUrl: p.baseUrl,
@@ -72,6 +88,7 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
           headers: p.headers,
           maxConnections: p.maxConnections,
           connectTimeoutMs: connectMs(p, config),
+          pool: poolOf(name, p, options),
         });
     },
     droppedParams: droppedAnthropicMessagesParams,

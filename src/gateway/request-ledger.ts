@@ -18,6 +18,8 @@ export interface RequestOutcome {
   overheadMs?: number | undefined;
   /** The routing decision, when rules planned the request (SPEC RT-4). */
   route?: RouteDecisionRecord | undefined;
+  /** One-off init work a cold request paid (SPEC CS-3). */
+  initMs?: number | undefined;
 }
 
 /** The ledger status of a failure: 499 (nginx's "client closed request") when the client left. */
@@ -63,5 +65,7 @@ export function buildRequestRecord(ctx: RequestContext, outcome: RequestOutcome)
     teamId: ctx.key.teamId,
     userId: ctx.key.userId,
     routeDecision: outcome.route,
+    cold: ctx.warmth?.cold ? true : undefined,
+    initMs: ctx.warmth?.cold ? (outcome.initMs ?? 0) : undefined,
   };
 }

@@ -70,7 +70,7 @@ export class GatewayMetrics {
   readonly rejections = new CounterFamily('breakwater_admission_rejections_total', 'Requests refused by limits, budgets or lane queues, by lane and code', ['lane', 'code']);
   readonly laneRequests = new CounterFamily('breakwater_lane_requests_total', 'Requests that reached admission, by lane', ['lane']);
   readonly breakerTransitions = new CounterFamily('breakwater_breaker_transitions_total', 'Circuit breaker state changes by deployment and new state', ['deployment', 'to']);
-  readonly latency = new BucketHistogram('breakwater_request_duration_seconds', 'Receipt to last byte, per request', ['route', 'outcome'], LATENCY_BOUNDS);
+  readonly latency = new BucketHistogram('breakwater_request_duration_seconds', 'Receipt to last byte, per request; cold: the first request to its upstream after an idle period (SPEC CS-3)', ['route', 'outcome', 'cold'], LATENCY_BOUNDS);
   readonly overhead = new BucketHistogram('breakwater_overhead_seconds', 'Time spent in the gateway excluding upstream calls (x-breakwater-overhead-ms)', ['route'], OVERHEAD_BOUNDS);
   readonly queueWait = new BucketHistogram('breakwater_lane_queue_wait_seconds', 'Time admitted requests waited in their lane queue', ['lane'], QUEUE_BOUNDS);
 
@@ -95,7 +95,7 @@ export class GatewayMetrics {
     const outcome: RequestOutcomeLabel = record.status === 200 ? 'success' : record.status === 499 ? 'cancelled' : 'error';
     const route = routePath(record.endpoint);
     const deployment = record.servedBy ?? NONE;
-    const series = this.seriesFor(route, deployment, outcome);
+    const series = this.seriesFor(route, deployment, outcome, record.cold === true);
     series.requests.value++;
     series.latency.observe(record.latencyMs / 1000);
     if (record.overheadMs !== undefined) series.overhead.observe(record.overheadMs / 1000);
@@ -137,8 +137,8 @@ export class GatewayMetrics {
     if (ADMISSION_CODES.has(code)) this.rejections.cell([record.lane ?? NONE, code]).value++;
   }
 
-  private seriesFor(route: string, deployment: string, outcome: RequestOutcomeLabel): RequestSeries {
-    const key = route + '\u0000' + deployment + '\u0000' + outcome;
+  private seriesFor(route: string, deployment: string, outcome: RequestOutcomeLabel, cold: boolean): RequestSeries {
+    const key = route + '\u0000' + deployment + '\u0000' + outcome + (cold ? '\u0000cold' : '');
     let series = this.series.get(key);
     if (series) return series;
     const routeLabel = this.routes.admit(route);
@@ -148,7 +148,7 @@ export class GatewayMetrics {
       requests: this.requests.cell([routeLabel, provider, model, outcome]),
       retries: this.retries.cell([routeLabel]),
       fallbacks: this.fallbacks.cell([routeLabel]),
-      latency: this.latency.seriesFor([routeLabel, outcome]),
+      latency: this.latency.seriesFor([routeLabel, outcome, cold ? 'true' : 'false']),
       overhead: this.overhead.seriesFor([routeLabel]),
       inputTokens: tokens('input'),
       outputTokens: tokens('output'),

@@ -120,8 +120,11 @@ export class StreamObserver {
     metrics.active.set(route, (metrics.active.get(route) ?? 0) + 1);
   }
 
-  /** Names the deployment serving the stream (`provider/model`); `cold` defaults to {@link StreamMetrics.firstUse}. */
-  setDeployment(deployment: string, cold = this.metrics.firstUse(deployment)): void {
+  /**
+   * Names the deployment serving the stream (`provider/model`). `cold` is the gateway's tag
+   * (SPEC CS-3); without one, the deployment's first use in this process counts as cold.
+   */
+  setDeployment(deployment: string, cold: boolean = this.metrics.firstUse(deployment)): void {
     this.deployment = this.metrics.deployments.admit(deployment);
     this.cold = cold;
     this.gapSeries = undefined;

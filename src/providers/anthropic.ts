@@ -14,7 +14,7 @@ import {
 } from '../protocols/anthropic-messages.js';
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
 import { HttpAdapterBase } from './http-adapter-base.js';
-import { UpstreamHttp, upstreamErrorMessage } from './upstream-http.js';
+import { UpstreamHttp, upstreamErrorMessage, type UpstreamPoolOptions } from './upstream-http.js';
 
 /** Anthropic's public API endpoint. */
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com/v1';
@@ -35,6 +35,7 @@ export interface AnthropicAdapterOptions {
   /** For model discovery, which has no call context. */
   clock?: Clock;
   connectTimeoutMs?: number;
+  pool?: UpstreamPoolOptions | undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -68,6 +69,7 @@ class AnthropicAdapter extends HttpAdapterBase implements ProviderAdapter {
       provider: options.id,
       dispatcher: options.dispatcher,
       connectTimeoutMs: options.connectTimeoutMs,
+      pool: options.pool,
     });
     super(options.id, http, options.clock ?? systemClock, '/models?limit=1000');
   }

@@ -25,7 +25,7 @@ import { parseOpenAIEmbeddingResponse, toOpenAIEmbeddingRequest } from '../proto
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
 import { COMPAT_FLAVORS, type CompatFlavor } from './compat-flavors.js';
 import { HttpAdapterBase } from './http-adapter-base.js';
-import { UpstreamHttp, upstreamErrorMessage } from './upstream-http.js';
+import { UpstreamHttp, upstreamErrorMessage, type UpstreamPoolOptions } from './upstream-http.js';
 
 /** The named differences between OpenAI-compatible servers (see `compat-flavors.ts`). */
 export interface OpenAICompatibleHooks {
@@ -53,6 +53,7 @@ export interface OpenAICompatibleOptions {
   /** For model discovery, which has no call context. */
   clock?: Clock;
   connectTimeoutMs?: number;
+  pool?: UpstreamPoolOptions | undefined;
 }
 
 const CONTEXT_CODES: ReadonlySet<string> = new Set(['context_length_exceeded', 'string_above_max_length', 'exceed_context_size_error']);
@@ -125,6 +126,7 @@ class OpenAICompatibleAdapter extends HttpAdapterBase implements ProviderAdapter
       provider: options.id,
       dispatcher: options.dispatcher,
       connectTimeoutMs: options.connectTimeoutMs,
+      pool: options.pool,
     });
     super(options.id, http, options.clock ?? systemClock, '/models');
     this.hooks = hooks;

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { createParser, type EventSourceParser } from 'eventsource-parser';
-import { Pool, type Dispatcher } from 'undici';
+import { buildConnector, Pool, type Dispatcher } from 'undici';
 import type { CancelTimer, Clock } from '../core/clock.js';
 import { BreakwaterError, toBreakwaterError, upstreamHttpError } from '../core/errors.js';
 import type { CallContext } from '../core/provider.js';
@@ -29,6 +29,28 @@ export interface UpstreamHttpOptions {
   connectTimeoutMs?: number;
   /** Largest successful JSON body accepted. Default 64 MiB. */
   maxResponseBytes?: number;
+  /** How the pooled connections are kept and watched (keep-warm, cold-start accounting). */
+  pool?: UpstreamPoolOptions | undefined;
+}
+
+/** Pool tuning for keep-warm and cold-start accounting (SPEC CS-2, CS-3, CS-4). */
+export interface UpstreamPoolOptions {
+  /** Keep an idle connection this long when the server sends no `Keep-Alive` hint (undici's default is 4 s). */
+  keepAliveMs?: number | undefined;
+  /** Told how long each new connection (TCP and TLS) took to set up. */
+  onConnect?: ((ms: number) => void) | undefined;
+}
+
+/** A connector that reports each connection's set-up time; undici's own does the work. */
+function timedConnector(timeoutMs: number, onConnect: (ms: number) => void): buildConnector.connector {
+  const connect = buildConnector({ timeout: timeoutMs });
+  return (options, callback) => {
+    const startedAt = performance.now();
+    connect(options, (error, socket) => {
+      if (!error) onConnect(performance.now() - startedAt);
+      (callback as (error: Error | null, socket: unknown) => void)(error, socket);
+    });
+  };
 }
 
 /** A complete JSON answer. */
@@ -223,6 +245,8 @@ export class UpstreamHttp {
       new Pool(this.origin, {
         connections: options.maxConnections,
         connectTimeout: options.connectTimeoutMs ?? 10_000,
+        ...(options.pool?.onConnect ? { connect: timedConnector(options.connectTimeoutMs ?? 10_000, options.pool.onConnect) } : {}),
+        ...(options.pool?.keepAliveMs ? { keepAliveTimeout: options.pool.keepAliveMs, keepAliveMaxTimeout: Math.max(options.pool.keepAliveMs, 600_000) } : {}),
         // Our clock-driven timers govern; undici's real-time ones would race them.
         headersTimeout: 0,
         bodyTimeout: 0,

@@ -65,6 +65,9 @@ export interface LlmResult {
   costMicros: number;
   servedBy: string;
   requestId: string;
+  /** Set when the call found its upstream cold (SPEC CS-3), with the one-off init work it paid, ms. */
+  cold?: true;
+  initMs?: number;
 }
 
 /** What a wait ends with. */

@@ -87,6 +87,8 @@ export async function callLlm(deps: LlmStepDeps, request: LlmRequest, stepKey: s
   if (context.signal.aborted) throw context.signal.reason ?? new BreakwaterError('cancelled', 'the LLM call was aborted');
   const costMicros = (record as RequestRecord | undefined)?.costMicros ?? 0;
   const result: LlmResult = { text: deps.partial.text, toolCalls: toolCalls.filter(Boolean), finishReason, usage, costMicros, servedBy: session.servedBy, requestId };
+  // Kept in the step journal with the rest of the result: the run records which of its calls were cold.
+  if (session.cold) Object.assign(result, { cold: true, initMs: (record as RequestRecord | undefined)?.initMs ?? 0 });
   deps.partial.text = '';
   deps.partial.step = undefined;
   return { output: result, usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costMicros } };

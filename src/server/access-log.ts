@@ -16,6 +16,8 @@ export interface AccessLogEntry {
   servedBy?: string | undefined;
   /** The error code when the request failed (`x-breakwater-error-code`). */
   code?: string | undefined;
+  /** Set when the request was cold (SPEC CS-3): the one-off init work it paid, ms. Logged as `"cold":true,"initMs":…`. */
+  coldInitMs?: number | undefined;
 }
 
 const TENANT = Symbol('breakwater.tenant');
@@ -31,6 +33,13 @@ export function tenantOfResponse(res: object): string | undefined {
 }
 
 const optional = (name: string, value: string | undefined) => (value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`);
+
+/** The entry as pino logs it: `cold` and `initMs` rather than the internal field. */
+function withCold(entry: AccessLogEntry): object {
+  if (entry.coldInitMs === undefined) return entry;
+  const { coldInitMs, ...rest } = entry;
+  return { ...rest, cold: true, initMs: coldInitMs };
+}
 
 /** Writes access-log lines; `flush()` hands over lines still held back (call it before the logger's own flush). */
 export type AccessLog = ((entry: AccessLogEntry) => void) & { flush(): void };
@@ -55,7 +64,7 @@ const BATCH_CHARS = 8192;
  * The level is still checked per line, so `logLevel: warn` silences it as before.
  */
 export function createAccessLog(logger: Logger, sink?: LineSink): AccessLog {
-  if (!sink) return Object.assign((entry: AccessLogEntry) => logger.info(entry, 'request'), { flush() {} });
+  if (!sink) return Object.assign((entry: AccessLogEntry) => logger.info(withCold(entry), 'request'), { flush() {} });
   let pending = '';
   let scheduled = false;
   const flush = () => {
@@ -74,7 +83,7 @@ export function createAccessLog(logger: Logger, sink?: LineSink): AccessLog {
     pending +=
       `{"level":${INFO},"time":${Date.now()},"requestId":${JSON.stringify(entry.requestId)},${method}"path":${JSON.stringify(entry.path)},` +
       `"status":${entry.status},"ms":${entry.ms},"aborted":${entry.aborted}` +
-      `${optional('tenant', entry.tenant)}${optional('route', entry.route)}${optional('servedBy', entry.servedBy)}${optional('code', entry.code)},"msg":"request"}\n`;
+      `${optional('tenant', entry.tenant)}${optional('route', entry.route)}${optional('servedBy', entry.servedBy)}${optional('code', entry.code)}${entry.coldInitMs === undefined ? '' : `,"cold":true,"initMs":${entry.coldInitMs}`},"msg":"request"}\n`;
     if (pending.length >= BATCH_CHARS) flush();
     else if (!scheduled) {
       scheduled = true;

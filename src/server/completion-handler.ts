@@ -47,7 +47,7 @@ export async function handleCompletion(
 ): Promise<void> {
   const body = await readJsonBody(req, deps.maxBodyBytes);
   const request = codec.parseRequest(body);
-  const ctx = requestContextFor(req, info, codec.dialect, request);
+  const ctx = requestContextFor(req, info, codec.dialect, request, res);
   const idempotencyKey = validateIdempotencyKey(singleHeader(req, 'idempotency-key'));
   if (idempotencyKey !== undefined) {
     await handleIdempotentCompletion(codec, deps, res, { body, request, ctx, key: idempotencyKey, owner: info.key });
@@ -67,7 +67,7 @@ export async function handleCompletion(
 }
 
 /** The gateway's view of one client request. */
-export function requestContextFor(req: IncomingMessage, info: HandlerRequest, dialect: Dialect, request: CanonicalRequest): RequestContext {
+export function requestContextFor(req: IncomingMessage, info: HandlerRequest, dialect: Dialect, request: CanonicalRequest, res?: ServerResponse): RequestContext {
   return {
     requestId: info.requestId,
     key: info.key,
@@ -81,6 +81,7 @@ export function requestContextFor(req: IncomingMessage, info: HandlerRequest, di
     endUser: request.user ?? request.metadata?.user_id,
     timeoutMs: timeoutFor(req),
     priority: priorityFor(req),
+    response: res,
   };
 }
 
@@ -152,7 +153,7 @@ export async function serveStream(
       clearTimeout(early);
     }
     const opened = session;
-    observer?.setDeployment(opened.servedBy);
+    observer?.setDeployment(opened.servedBy, opened.cold);
     const onAbort = () => opened.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import type { Dialect } from '../core/types.js';
 import { createAccessLog, tenantOfResponse, type AccessLog } from './access-log.js';
+import { coldInitMsOf } from '../gateway/warmth.js';
 import type { HandlerRequest } from './completion-handler.js';
 import { markReceivedAt, sendJson } from './http-io.js';
 import { errorHeaders, renderErrorBody } from './render-error.js';
@@ -96,6 +97,7 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
           route: headerText(res.getHeader('x-breakwater-route')),
           servedBy: headerText(res.getHeader('x-breakwater-served-by')),
           code: headerText(res.getHeader('x-breakwater-error-code')),
+          coldInitMs: coldInitMsOf(res),
         });
       }
       if (inFlight === 0) idle?.();

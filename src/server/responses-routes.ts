@@ -67,7 +67,7 @@ export async function handleCreateResponse(deps: ResponsesDeps, req: IncomingMes
     }
     request = withConversationHistory(parsed, JSON.parse(previous.conversation) as Message[]);
   }
-  const creation: Creation = { id: newResponseId(), tenant, parsed, request, createdAt: Math.floor(deps.clock.now() / 1000), ctx: requestContextFor(req, info, 'openai-responses', request) };
+  const creation: Creation = { id: newResponseId(), tenant, parsed, request, createdAt: Math.floor(deps.clock.now() / 1000), ctx: requestContextFor(req, info, 'openai-responses', request, res) };
   const headers: Record<string, string> = parsed.ignored.length > 0 ? { 'x-breakwater-dropped-params': parsed.ignored.join(',') } : {};
 
   if (!request.stream && !parsed.background) {
@@ -113,7 +113,7 @@ async function startResponseStream(deps: ResponsesDeps, creation: Creation): Pro
     observer: deps.metrics?.start('/v1/responses', creation.ctx.receivedAtMs),
     open: async (signal) => {
       const session = await gateway.stream(request, { ...creation.ctx, signal });
-      return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy };
+      return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy, cold: session.cold };
     },
     onEnd: () => storeResponse(deps, creation, encoder.snapshot()),
   });

@@ -52,7 +52,7 @@ export async function serveResumableStream(
     observer: deps.metrics?.start(routeLabel(ctx.endpoint), ctx.receivedAtMs),
     open: async (signal) => {
       const session = await gateway.stream(request, { ...ctx, signal });
-      return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy };
+      return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy, cold: session.cold };
     },
   });
   await attachCreator(deps, res, live, { heartbeat: codec.heartbeat, headers: { [STREAM_ID_HEADER]: id }, signal: ctx.signal, background: false });

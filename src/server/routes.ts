@@ -97,6 +97,7 @@ async function handleEmbeddings(deps: RouteDeps, req: IncomingMessage, res: Serv
     tags: tagsFor(req, undefined),
     endUser: request.user,
     priority: priorityFor(req),
+    response: res,
   };
   const result = await deps.gateway().embed(request, ctx);
   sendJson(res, 200, toOpenAIEmbeddingResponse(result.embedding, request.model, request.encodingFormat), metaHeaders(result));

@@ -12,6 +12,8 @@ import { Gateway } from '../gateway/gateway.js';
 import { IdempotencyCoordinator } from '../gateway/idempotency.js';
 import { LedgerWriter } from '../gateway/ledger-writer.js';
 import { createProviderRegistry } from '../gateway/provider-registry.js';
+import { startKeepWarm, type KeepWarm } from '../gateway/keep-warm.js';
+import { Warmth } from '../gateway/warmth.js';
 import type { Stores } from '../store/interfaces.js';
 import { openStores } from '../store/stores.js';
 import type { SharedState } from '../shared/shared-state.js';
@@ -26,7 +28,7 @@ import { registerRoutes, type ReadinessReport } from './routes.js';
 import { createRunsView } from '../runs/runs-view.js';
 import { StreamHub } from '../streaming/stream-hub.js';
 import { createPubSubCancelBus } from '../streaming/cancel-bus.js';
-import { BreakerSync } from '../shared/breaker-sync.js';
+import type { BreakerSync } from '../shared/breaker-sync.js';
 import { startHealthChecks } from '../routing/health-checks.js';
 import { GatewayObservability } from '../observability/gateway-observability.js';
 import type { RunsView } from '../observability/runs-view.js';
@@ -78,6 +80,10 @@ export interface RunningBreakwater {
   observability: GatewayObservability;
   /** Durable runs: the service behind /v1/runs and, with agents, this process's worker. */
   runs: RunRuntime;
+  /** Which upstreams are warm: requests after an idle period are tagged cold (SPEC CS-3). */
+  warmth: Warmth;
+  /** Background warm-up and keep-warm pings (SPEC CS-2, CS-4). */
+  keepWarm: KeepWarm;
   /** Keys created on first start, to print once; empty on later starts. */
   bootstrapKeys: { adminKey?: string | undefined; virtualKey?: string | undefined };
   /** Drains requests (up to `server.drainMs`), flushes the ledger and closes stores. */
@@ -110,12 +116,15 @@ export function createLogger(level: string): Logger {
  * Asks OpenAI-compatible upstreams that list no models which models they serve (SPEC PV-3), in
  * the background: readiness never waits on the network, and a failure only leaves the list short.
  */
-function discoverModels(config: Config, registry: ProviderRegistry, resolver: RouteResolver, logger: Logger): void {
+function discoverModels(config: Config, registry: ProviderRegistry, resolver: RouteResolver, warmth: Warmth, logger: Logger): void {
   for (const [name, provider] of Object.entries(config.providers)) {
     if (provider.kind !== 'openai-compatible' || provider.models) continue;
     const adapter = registry.adapter(name);
     adapter?.listModels?.({ signal: AbortSignal.timeout(30_000) }).then(
-      (models) => resolver.addDiscovered(models.map((model) => `${name}/${model}`)),
+      (models) => {
+        resolver.addDiscovered(models.map((model) => `${name}/${model}`));
+        warmth.touch(name);
+      },
       (err: unknown) => logger.warn({ provider: name, err: err instanceof Error ? err.message : String(err) }, 'model discovery failed'),
     );
   }
@@ -228,10 +237,11 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const keys = createKeyService({ store: stores.keys, pepper: loadOrCreatePepper(dataDir, env), clock });
   const bootstrapKeys = await keys.bootstrap(env);
   const ledger = new LedgerWriter(stores.ledger, { onError: (err) => logger.error({ err }, 'ledger flush failed; will retry') });
-  const registry = await createProviderRegistry(config, clock);
+  const warmth = new Warmth(clock, config.server.coldAfterIdleMs);
+  const registry = await createProviderRegistry(config, clock, { onConnect: (provider, ms) => warmth.addInit(provider, ms) });
   const observability = await GatewayObservability.create(env);
   // With replicas, one replica's breaker transitions are every replica's (issue 6).
-  const breakerSync = shared && new BreakerSync(shared.redis, `${shared.redis.prefix}breakers`, (err) => logger.warn({ err }, 'breaker sync failed'));
+  const breakerSync = shared && new (await import('../shared/breaker-sync.js')).BreakerSync(shared.redis, `${shared.redis.prefix}breakers`, (err) => logger.warn({ err }, 'breaker sync failed'));
   const resilience = createResilience(config.routes.defaults.breaker, clock, undefined, withBreakerSync(observability.resilienceHooks, breakerSync));
   await breakerSync?.attach(resilience.breakers);
   const healthChecks = startHealthChecks({ config, adapter: (name) => registry.adapter(name), breakers: resilience.breakers, logger });
@@ -247,7 +257,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     record: (record) => ledger.record(record),
     alert: (alert) => logger.warn({ alert }, 'routing regression guard tripped'),
   });
-  const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation(), admission: tenancy.admission, routing, observer: observability.observer });
+  const gateway = new Gateway({ resolver, ledger, clock, validation: createValidation(), admission: tenancy.admission, routing, observer: observability.observer, warmth });
   const authenticate = async (key: string) => tenancy.resolveKey(await keys.authenticate(key));
 
   const idempotency = startIdempotency(stores, config, clock, logger);
@@ -287,7 +297,10 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   registerDashboardRoutes(http, { authenticate, observability, breakers: () => resilience.breakers, stores, runs: runsView, clock: systemClock });
   registerTenancyRoutes(http, { authenticate, stores, keys, directory: tenancy.directory, clock });
   const address = await http.listen(config.server.port, config.server.host);
-  discoverModels(config, registry, resolver, logger);
+  discoverModels(config, registry, resolver, warmth, logger);
+  // Discovery fetches the same model list a warm-up ping would.
+  const discovered = (name: string) => config.providers[name]?.kind === 'openai-compatible' && !config.providers[name]?.models;
+  const keepWarm = startKeepWarm({ config, adapter: (name) => registry.adapter(name), warmth, clock, logger, skipWarmUp: discovered });
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | undefined;
@@ -307,11 +320,14 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     metrics,
     observability,
     runs,
+    warmth,
+    keepWarm,
     bootstrapKeys,
     close() {
       closing ??= (async () => {
         idempotency.stop();
         healthChecks.stop();
+        keepWarm.stop();
         await http.drain(config.server.drainMs);
         await runs.stop();
         await streams.stop();

@@ -146,6 +146,10 @@ export interface RequestRecord {
   queueMs?: number | undefined;
   /** How routing decided (SPEC RT-4); absent when no routing rule planned the request. */
   routeDecision?: RouteDecisionRecord | undefined;
+  /** The first request to its upstream after an idle period, or before warm-up (SPEC CS-3); absent when warm. */
+  cold?: boolean | undefined;
+  /** One-off init work the cold request paid (upstream connection set-up), ms; absent when warm. */
+  initMs?: number | undefined;
 }
 
 /** A routing decision as the ledger keeps it (SPEC RT-4, RT-6, OW-4). */
@@ -169,7 +173,7 @@ export interface RouteDecisionRecord {
 }
 
 /** What usage can be grouped by (SPEC MT-2); `tag:<name>` groups by one tag. */
-export type UsageDimension = 'org' | 'team' | 'user' | 'key' | 'model' | 'served_model' | 'provider' | 'route' | 'lane' | 'end_user' | 'status' | `tag:${string}`;
+export type UsageDimension = 'org' | 'team' | 'user' | 'key' | 'model' | 'served_model' | 'provider' | 'route' | 'lane' | 'end_user' | 'status' | 'cold' | `tag:${string}`;
 
 /** A usage report's range and grouping. */
 export interface UsageQuery {

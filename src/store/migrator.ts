@@ -72,6 +72,10 @@ export function migrateSqliteDatabase(
   migrations: readonly Migration[] = SQLITE_MIGRATIONS,
   now: () => number = Date.now,
 ): MigrationResult {
+  // A restart with nothing new reads one row and takes no write lock (SPEC CS-1).
+  const latest = migrations.at(-1)?.version ?? 0;
+  const current = schemaVersion(db);
+  if (current !== undefined && current === latest) return { dialect: 'sqlite', from: current, to: current, applied: [] };
   const run = db.transaction((): MigrationResult => {
     db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
@@ -87,6 +91,13 @@ export function migrateSqliteDatabase(
     return { dialect: 'sqlite', from, to: pending.at(-1)?.version ?? from, applied: pending.map((m) => m.name) };
   });
   return run.immediate();
+}
+
+/** The schema version recorded in a SQLite database; undefined before the first migration. */
+function schemaVersion(db: SqliteDatabase): number | undefined {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (!table) return undefined;
+  return (db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null }).version ?? undefined;
 }
 
 /** Applies pending migrations to a database and closes it: the body of `breakwater migrate`. */

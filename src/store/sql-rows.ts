@@ -57,6 +57,8 @@ export interface RequestRow {
   route: string | null;
   queue_ms: number | null;
   route_decision: string | null;
+  cold: number;
+  init_ms: number;
 }
 
 export const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
@@ -139,6 +141,8 @@ export function requestValues(record: RequestRecord): RequestValues {
     orNull(record.route),
     orNull(record.queueMs),
     record.routeDecision === undefined ? null : JSON.stringify(record.routeDecision),
+    record.cold ? 1 : 0,
+    record.initMs ?? 0,
   ];
 }
 
@@ -177,6 +181,10 @@ export function rowToRequest(row: RequestRow): RequestRecord {
   if (row.route !== null) record.route = row.route;
   if (row.queue_ms !== null) record.queueMs = row.queue_ms;
   if (row.route_decision !== null) record.routeDecision = JSON.parse(row.route_decision) as RequestRecord['routeDecision'];
+  if (row.cold === 1) {
+    record.cold = true;
+    record.initMs = Number(row.init_ms);
+  }
   return record;
 }
 
@@ -189,6 +197,6 @@ export const REQUEST_COLUMNS = [
   'error_code', 'stream', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens',
   'reasoning_tokens', 'usage_estimated', 'cost_micros', 'price_missing', 'attempts', 'latency_ms', 'ttft_ms',
   'overhead_ms', 'tags', 'end_user', 'org_id', 'team_id', 'user_id', 'lane', 'route', 'queue_ms',
-  'route_decision',
+  'route_decision', 'cold', 'init_ms',
 ] as const;
 

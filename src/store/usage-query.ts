@@ -2,7 +2,7 @@ import type { RequestRecord, UsageDimension, UsageQuery, UsageRow } from './inte
 
 /** Dimensions a usage report can group by, besides `tag:<name>` (SPEC MT-2). */
 export const USAGE_DIMENSIONS = Object.freeze([
-  'org', 'team', 'user', 'key', 'model', 'served_model', 'provider', 'route', 'lane', 'end_user', 'status',
+  'org', 'team', 'user', 'key', 'model', 'served_model', 'provider', 'route', 'lane', 'end_user', 'status', 'cold',
 ] as const);
 
 const TAG_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -20,6 +20,8 @@ const FIELDS: Readonly<Record<(typeof USAGE_DIMENSIONS)[number], { field: keyof 
   lane: { field: 'lane', column: 'lane' },
   end_user: { field: 'endUser', column: 'end_user' },
   status: { field: 'status', column: 'CAST(status AS TEXT)' },
+  // 'true' or 'false', never null: a warm request's record leaves the flag out (SPEC CS-3).
+  cold: { field: 'cold', column: "CASE cold WHEN 1 THEN 'true' ELSE 'false' END" },
 });
 
 /** Parses `team,model,tag:feature`; throws a message naming the valid dimensions otherwise. */
@@ -41,6 +43,7 @@ export function usageSqlExpression(dim: UsageDimension): { sql: string; param?: 
 
 function valueOf(record: RequestRecord, dim: UsageDimension): string | null {
   if (dim.startsWith('tag:')) return record.tags?.[dim.slice(4)] ?? null;
+  if (dim === 'cold') return record.cold ? 'true' : 'false';
   const value = record[FIELDS[dim as keyof typeof FIELDS].field];
   return value === undefined || value === null ? null : String(value);
 }

@@ -20,6 +20,8 @@ export interface OpenedUpstream {
   parts: AsyncIterable<StreamPart>;
   /** The deployment serving it, for metrics. */
   servedBy?: string;
+  /** Whether its upstream was cold (SPEC CS-3), for the TTFT metric's `cold` label. */
+  cold?: boolean;
   /** Response-level headers for the creating client (served-by, attempts…). */
   headers?: Record<string, string>;
 }
@@ -48,7 +50,7 @@ export interface ProducerSpec {
 
 /** What the hub reports to a stream's metrics. */
 export interface StreamObserverLike {
-  setDeployment(deployment: string): void;
+  setDeployment(deployment: string, cold?: boolean): void;
   content(): void;
   end(outcome: 'completed' | 'failed' | 'disconnected' | 'cancelled'): unknown;
 }
@@ -287,7 +289,7 @@ export class StreamHub {
     try {
       const upstream = await spec.open(live.controller.signal);
       live.headers = upstream.headers ?? {};
-      if (upstream.servedBy !== undefined) observer?.setDeployment(upstream.servedBy);
+      if (upstream.servedBy !== undefined) observer?.setDeployment(upstream.servedBy, upstream.cold);
       live.markOpened();
       let finished = false;
       for await (const part of upstream.parts) {
