@@ -4,9 +4,8 @@ import { BreakwaterError, toBreakwaterError, upstreamHttpError } from '../core/e
 import type { CallContext } from '../core/provider.js';
 import type { HeaderBag } from '../protocols/rate-limit-headers.js';
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
-import type { SseEvent } from '../protocols/sse.js';
 import { Attempt } from './upstream-attempt.js';
-import { dispatchForSse } from './upstream-sse-call.js';
+import { dispatchForSse, type SseEventSource } from './upstream-sse-call.js';
 import { dispatchForText, type TextLimits } from './upstream-text-call.js';
 
 /** Classifies a non-2xx answer before the status-based default (e.g. context length on a 400). */
@@ -40,7 +39,7 @@ export interface UpstreamJsonResponse {
 /** A streaming answer whose headers have arrived; consume `events` or call its `return()`. */
 export interface UpstreamSseResponse {
   headers: HeaderBag;
-  events: AsyncIterable<SseEvent>;
+  events: SseEventSource;
 }
 
 const ERROR_BODY_LIMIT = 64 * 1024;

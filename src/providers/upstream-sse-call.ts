@@ -6,8 +6,18 @@ import type { HeaderBag } from '../protocols/rate-limit-headers.js';
 import type { SseEvent } from '../protocols/sse.js';
 import type { Attempt } from './upstream-attempt.js';
 
+/**
+ * An upstream's events: iterate them, or read them synchronously (`readable`, `take`,
+ * `whenReadable`) to skip a promise per event.
+ */
+export interface SseEventSource extends AsyncIterableIterator<SseEvent> {
+  readonly readable: boolean;
+  whenReadable(listener: () => void): void;
+  take(): IteratorResult<SseEvent>;
+}
+
 /** The answer's head: a 2xx opens `events`; anything else carries its body (up to the limit) as text. */
-export type SseHead = { status: number; headers: HeaderBag; events: AsyncIterableIterator<SseEvent> } | { status: number; headers: HeaderBag; text: string };
+export type SseHead = { status: number; headers: HeaderBag; events: SseEventSource } | { status: number; headers: HeaderBag; text: string };
 
 /** Parsed events held before undici is paused: a consumer that stops reading stops the socket. */
 const HIGH_WATER_EVENTS = 64;
@@ -24,7 +34,7 @@ const CALL_SETTLED = new Error('the call was already settled');
  * the first-token timer and starts the idle watch; `return()` before the end aborts the call so
  * the socket closes.
  */
-class SseCall implements Dispatcher.DispatchHandler, AsyncIterableIterator<SseEvent> {
+class SseCall implements Dispatcher.DispatchHandler, SseEventSource {
   private controller: Dispatcher.DispatchController | undefined;
   private readonly parser: EventSourceParser;
   private readonly decoder = new TextDecoder();
@@ -32,9 +42,8 @@ class SseCall implements Dispatcher.DispatchHandler, AsyncIterableIterator<SseEv
   private head = 0;
   private ended = false;
   private error: unknown;
-  /** The consumer waiting in `next()`, settled by data, the end or a failure. */
-  private resolveNext: ((result: IteratorResult<SseEvent>) => void) | undefined;
-  private rejectNext: ((error: unknown) => void) | undefined;
+  /** The consumer waiting for data, the end or a failure. */
+  private listener: (() => void) | undefined;
   /** Until the head settles: the head's callbacks and an error body being read. */
   private opening: { resolve: (head: SseHead) => void; reject: (error: unknown) => void; errorBody?: Buffer[]; size: number; limit: number } | undefined;
   private status = 0;
@@ -120,22 +129,47 @@ class SseCall implements Dispatcher.DispatchHandler, AsyncIterableIterator<SseEv
     return this;
   }
 
-  // Not an async function: an event already queued costs one resolved promise, and a wait one
-  // pending promise settled straight from the data callback, instead of an async frame plus an
-  // inner await per event.
   next(): Promise<IteratorResult<SseEvent>> {
-    if (this.head < this.queue.length || this.error !== undefined || this.ended) {
+    if (this.readable) {
       try {
         return Promise.resolve(this.take());
       } catch (error) {
         return Promise.reject(error);
       }
     }
+    return new Promise((resolve, reject) =>
+      this.whenReadable(() => {
+        try {
+          resolve(this.take());
+        } catch (error) {
+          reject(error);
+        }
+      }),
+    );
+  }
+
+  /** True when `take()` has something to give: an event, the end, or the failure. */
+  get readable(): boolean {
+    return this.head < this.queue.length || this.error !== undefined || this.ended;
+  }
+
+  /** Calls `listener` once, synchronously from undici's callback, when `take()` has something again. */
+  whenReadable(listener: () => void): void {
     this.attempt.setReading(true);
-    return new Promise((resolve, reject) => {
-      this.resolveNext = resolve;
-      this.rejectNext = reject;
-    });
+    this.listener = listener;
+  }
+
+  /** The next event, or done at the end; throws the failure. Only when `readable`. */
+  take(): IteratorResult<SseEvent> {
+    if (this.head < this.queue.length) {
+      this.attempt.setReading(false);
+      return { value: this.shift(), done: false };
+    }
+    if (this.error !== undefined) {
+      this.attempt.finish();
+      throw this.attempt.failure(this.error);
+    }
+    return { value: undefined, done: true };
   }
 
   async return(): Promise<IteratorResult<SseEvent>> {
@@ -156,30 +190,10 @@ class SseCall implements Dispatcher.DispatchHandler, AsyncIterableIterator<SseEv
     return event;
   }
 
-  /** The next result once something is queued, ended or failed; throws the failure. */
-  private take(): IteratorResult<SseEvent> {
-    if (this.head < this.queue.length) {
-      this.attempt.setReading(false);
-      return { value: this.shift(), done: false };
-    }
-    if (this.error !== undefined) {
-      this.attempt.finish();
-      throw this.attempt.failure(this.error);
-    }
-    return { value: undefined, done: true };
-  }
-
-  /** Settles a consumer waiting in `next()`. */
   private notify(): void {
-    const resolve = this.resolveNext;
-    if (resolve === undefined) return;
-    const reject = this.rejectNext!;
-    this.resolveNext = this.rejectNext = undefined;
-    try {
-      resolve(this.take());
-    } catch (error) {
-      reject(error);
-    }
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.();
   }
 
   private settleHead(head: SseHead): void {
