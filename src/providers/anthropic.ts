@@ -14,6 +14,7 @@ import {
 } from '../protocols/anthropic-messages.js';
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
 import { HttpAdapterBase } from './http-adapter-base.js';
+import { DeferredParts, SsePartStream } from './sse-part-stream.js';
 import { UpstreamHttp, upstreamErrorMessage, type UpstreamPoolOptions } from './upstream-http.js';
 
 /** Anthropic's public API endpoint. */
@@ -85,7 +86,11 @@ class AnthropicAdapter extends HttpAdapterBase implements ProviderAdapter {
     }
   }
 
-  async *stream(request: CanonicalRequest, ctx: CallContext): AsyncIterable<StreamPart> {
+  stream(request: CanonicalRequest, ctx: CallContext): AsyncIterable<StreamPart> {
+    return new DeferredParts(() => this.openStream(request, ctx));
+  }
+
+  private async openStream(request: CanonicalRequest, ctx: CallContext): Promise<AsyncIterator<StreamPart>> {
     const { body, decode } = this.encode(request, ctx.upstreamModel, true);
     let response;
     try {
@@ -96,20 +101,20 @@ class AnthropicAdapter extends HttpAdapterBase implements ProviderAdapter {
     const rateLimit = parseRateLimitHeaders(response.headers, ctx.clock.now());
     const decoder = createAnthropicMessagesStreamDecoder(decode);
     let finished = false;
-    try {
-      // Read on after `finish` until EOF so the connection goes back to the pool.
-      for await (const event of response.events) {
-        for (const part of decoder.push(event)) {
-          if (part.type === 'start' && rateLimit) part.rateLimit = rateLimit;
-          else if (part.type === 'finish') finished = true;
-          yield part;
-        }
+    const annotate = (parts: StreamPart[]): StreamPart[] => {
+      for (const part of parts) {
+        if (part.type === 'start' && rateLimit) part.rateLimit = rateLimit;
+        else if (part.type === 'finish') finished = true;
       }
-      for (const part of decoder.end()) yield part;
-    } catch (err) {
+      return parts;
+    };
+    // Read on after `finish` until EOF so the connection goes back to the pool.
+    return new SsePartStream(
+      response.events,
+      { push: (event) => annotate(decoder.push(event)), end: () => annotate(decoder.end()) },
       // A stall or reset after a complete answer costs the connection, not the answer.
-      if (!finished) throw this.failure(err);
-    }
+      (err) => (finished ? undefined : this.failure(err)),
+    );
   }
 
   private encode(request: CanonicalRequest, upstreamModel: string, stream: boolean): { body: Record<string, unknown>; decode: AnthropicDecodeOptions } {

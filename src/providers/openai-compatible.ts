@@ -25,6 +25,7 @@ import { parseOpenAIEmbeddingResponse, toOpenAIEmbeddingRequest } from '../proto
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
 import { COMPAT_FLAVORS, type CompatFlavor } from './compat-flavors.js';
 import { HttpAdapterBase } from './http-adapter-base.js';
+import { DeferredParts, SsePartStream } from './sse-part-stream.js';
 import { UpstreamHttp, upstreamErrorMessage, type UpstreamPoolOptions } from './upstream-http.js';
 
 /** The named differences between OpenAI-compatible servers (see `compat-flavors.ts`). */
@@ -146,7 +147,11 @@ class OpenAICompatibleAdapter extends HttpAdapterBase implements ProviderAdapter
     }
   }
 
-  async *stream(request: CanonicalRequest, ctx: CallContext): AsyncIterable<StreamPart> {
+  stream(request: CanonicalRequest, ctx: CallContext): AsyncIterable<StreamPart> {
+    return new DeferredParts(() => this.openStream(request, ctx));
+  }
+
+  private async openStream(request: CanonicalRequest, ctx: CallContext): Promise<AsyncIterator<StreamPart>> {
     const body = this.requestBody(request, true, ctx.upstreamModel);
     let response;
     try {
@@ -161,16 +166,16 @@ class OpenAICompatibleAdapter extends HttpAdapterBase implements ProviderAdapter
       classifyStreamError: this.classifyStreamError,
     });
     const state: StreamState = { outputChars: 0, sawUsage: false, finished: false };
-    try {
-      // Read on after `finish` until EOF so the connection goes back to the pool.
-      // Plain loops over arrays: `yield*` of a sync generator inside an async one wraps it in an
-      // async-from-sync iterator, a promise per part on the hottest path of a long stream.
-      for await (const event of response.events) for (const part of this.annotate(decoder.push(event), request, state, rateLimit)) yield part;
-      for (const part of this.annotate(decoder.end(), request, state, rateLimit)) yield part;
-    } catch (err) {
+    // Read on after `finish` until EOF so the connection goes back to the pool.
+    return new SsePartStream(
+      response.events,
+      {
+        push: (event) => this.annotate(decoder.push(event), request, state, rateLimit),
+        end: () => this.annotate(decoder.end(), request, state, rateLimit),
+      },
       // A stall or reset after a complete answer costs the connection, not the answer.
-      if (!state.finished) throw this.failure(err);
-    }
+      (err) => (state.finished ? undefined : this.failure(err)),
+    );
   }
 
   async embed(request: EmbeddingRequest, ctx: CallContext): Promise<EmbeddingResponse> {

@@ -1,13 +1,11 @@
-import type { Readable } from 'node:stream';
-import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { buildConnector, Pool, type Dispatcher } from 'undici';
-import type { CancelTimer, Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { BreakwaterError, toBreakwaterError, upstreamHttpError } from '../core/errors.js';
 import type { CallContext } from '../core/provider.js';
 import type { HeaderBag } from '../protocols/rate-limit-headers.js';
 import { parseRateLimitHeaders } from '../protocols/rate-limit-headers.js';
-import type { SseEvent } from '../protocols/sse.js';
 import { Attempt } from './upstream-attempt.js';
+import { dispatchForSse, type SseEventSource } from './upstream-sse-call.js';
 import { dispatchForText, type TextLimits } from './upstream-text-call.js';
 
 /** Classifies a non-2xx answer before the status-based default (e.g. context length on a 400). */
@@ -63,7 +61,7 @@ export interface UpstreamJsonResponse {
 /** A streaming answer whose headers have arrived; consume `events` or call its `return()`. */
 export interface UpstreamSseResponse {
   headers: HeaderBag;
-  events: AsyncIterable<SseEvent>;
+  events: SseEventSource;
 }
 
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -105,105 +103,11 @@ export function upstreamErrorMessage(status: number, body: unknown, text: string
   return trimmed === '' ? `upstream answered HTTP ${status}` : trimmed.slice(0, 300);
 }
 
-async function readBody(body: Readable, limit: number, attempt: Attempt): Promise<{ text: string; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    attempt.touch();
-    if (size + chunk.length > limit) {
-      chunks.push(chunk.subarray(0, limit - size));
-      // Leaving the loop destroys the body, and with it the connection.
-      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
-    }
-    size += chunk.length;
-    chunks.push(chunk);
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
-}
-
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Upstream SSE events, pulled from the socket only as the consumer asks (backpressure, no
- * buffering of the body). The first parsed event stops the first-token timer and starts the
- * idle watch; `return()` before the end aborts the call so the socket closes.
- */
-class SseEventStream implements AsyncIterableIterator<SseEvent> {
-  private readonly queue: SseEvent[] = [];
-  private head = 0;
-  private readonly parser: EventSourceParser;
-  private readonly decoder = new TextDecoder();
-  private readonly chunks: AsyncIterator<Buffer>;
-  private done = false;
-
-  constructor(
-    body: Readable,
-    private readonly attempt: Attempt,
-    private firstToken: CancelTimer | undefined,
-  ) {
-    this.parser = createParser({ onEvent: (event) => this.queue.push(event) });
-    this.chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async next(): Promise<IteratorResult<SseEvent>> {
-    for (;;) {
-      if (this.head < this.queue.length) return { value: this.shift(), done: false };
-      if (this.done) return { value: undefined, done: true };
-      let result: IteratorResult<Buffer>;
-      this.attempt.setReading(true);
-      try {
-        result = await this.chunks.next();
-      } catch (err) {
-        this.close();
-        throw this.attempt.failure(err);
-      }
-      this.attempt.setReading(false);
-      if (result.done) {
-        // A last event without its blank line still counts; servers often end that way.
-        this.parser.feed(`${this.decoder.decode()}\n\n`);
-        this.close();
-        continue;
-      }
-      this.attempt.touch();
-      this.parser.feed(this.decoder.decode(result.value, { stream: true }));
-      if (this.firstToken !== undefined && this.queue.length > this.head) {
-        this.firstToken();
-        this.firstToken = undefined;
-        this.attempt.startIdle();
-      }
-    }
-  }
-
-  async return(): Promise<IteratorResult<SseEvent>> {
-    if (!this.done) {
-      this.attempt.abort(new BreakwaterError('upstream_error', 'aborted', { reason: 'aborted', retryable: false }));
-      this.close();
-    }
-    return { value: undefined, done: true };
-  }
-
-  private shift(): SseEvent {
-    const event = this.queue[this.head++];
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
-      this.head = 0;
-    }
-    return event;
-  }
-
-  private close(): void {
-    this.done = true;
-    this.attempt.finish();
   }
 }
 
@@ -269,11 +173,20 @@ export class UpstreamHttp {
    */
   async postSse(path: string, body: unknown, ctx: CallContext, headers?: Record<string, string>): Promise<UpstreamSseResponse> {
     const attempt = new Attempt(ctx, this.provider);
-    const firstToken = attempt.timer(ctx.timeouts.firstTokenMs, 'first_token_timeout');
+    const timers = { headers: attempt.timer(ctx.timeouts.headersMs, 'headers_timeout'), firstToken: attempt.timer(ctx.timeouts.firstTokenMs, 'first_token_timeout') };
     try {
-      const response = await this.send('POST', path, body, ctx, headers, attempt, 'text/event-stream');
-      if (response.statusCode >= 300) throw await this.failedResponse(response, ctx, attempt);
-      return { headers: response.headers, events: new SseEventStream(response.body, attempt, firstToken) };
+      const options: Dispatcher.DispatchOptions = {
+        origin: this.origin,
+        path: this.basePath + path,
+        method: 'POST',
+        headers: this.requestHeaders(ctx, headers, 'text/event-stream', body !== undefined),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      };
+      const head = await dispatchForSse(this.dispatcher, options, attempt, timers, ERROR_BODY_LIMIT);
+      if ('text' in head) throw this.errorFor(head.status, head.headers, head.text, ctx);
+      return { headers: head.headers, events: head.events };
     } catch (err) {
       const error = attempt.failure(err);
       attempt.finish();
@@ -346,32 +259,6 @@ export class UpstreamHttp {
     }
   }
 
-  private async send(
-    method: 'GET' | 'POST',
-    path: string,
-    body: unknown,
-    ctx: CallContext,
-    extra: Record<string, string> | undefined,
-    attempt: Attempt,
-    accept: string,
-  ): Promise<Dispatcher.ResponseData> {
-    const headersTimer = attempt.timer(ctx.timeouts.headersMs, 'headers_timeout');
-    try {
-      return await this.dispatcher.request({
-        origin: this.origin,
-        path: this.basePath + path,
-        method,
-        headers: this.requestHeaders(ctx, extra, accept, body !== undefined),
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: attempt.signal,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-    } finally {
-      headersTimer?.();
-    }
-  }
-
   private requestHeaders(ctx: CallContext, extra: Record<string, string> | undefined, accept: string, hasBody: boolean): Record<string, string> {
     // Object.assign, not a spread: on Node 20's V8, adding keys to a spread copy takes a slow
     // path (~0.5 us per added key, ~1.5% of gateway CPU here); an assigned copy does not.
@@ -387,11 +274,6 @@ export class UpstreamHttp {
     headers.accept = accept;
     if (hasBody) headers['content-type'] = 'application/json';
     return headers;
-  }
-
-  private async failedResponse(response: Dispatcher.ResponseData, ctx: CallContext, attempt: Attempt): Promise<BreakwaterError> {
-    const { text } = await readBody(response.body, ERROR_BODY_LIMIT, attempt);
-    return this.errorFor(response.statusCode, response.headers, text, ctx);
   }
 
   /** The error for a non-2xx answer whose body (up to ERROR_BODY_LIMIT) was read. */
