@@ -100,7 +100,7 @@ export async function startBenchEnvironment(tmpDir: string, withPaced: boolean, 
     const [bare, pacedBare, gateway] = await settleAll([
       startBareProxy('bare proxy', upstream.url).then(track),
       pacedUpstream ? startBareProxy('bare proxy (paced)', pacedUpstream.url).then(track) : Promise.resolve(undefined),
-      startBreakwater({ dataDir, configPath, stdoutFile: gatewayLog, tenantLimits: true }).then(track),
+      startBreakwater({ dataDir, configPath, stdoutFile: gatewayLog, tenantLimits: process.env.BENCH_TENANT_LIMITS !== '0' }).then(track),
     ]);
     const gatewayFacts = { pid: gateway.child.pid, url: gateway.url, key: gateway.virtualKey };
     const instant = targetSet(upstream, bare, { ...gatewayFacts, model: BENCH_MODEL });

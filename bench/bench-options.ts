@@ -1,8 +1,8 @@
 /** Phases the benchmark can run, in order. */
-export type BenchPhase = 'throughput' | 'stream' | 'rate' | 'ttft' | 'paced' | 'workers' | 'cold' | 'components';
+export type BenchPhase = 'throughput' | 'stream' | 'rate' | 'ttft' | 'paced' | 'workers' | 'streams' | 'cold' | 'components';
 
 /** All phases. */
-export const BENCH_PHASES: readonly BenchPhase[] = Object.freeze(['throughput', 'stream', 'rate', 'ttft', 'paced', 'workers', 'cold', 'components']);
+export const BENCH_PHASES: readonly BenchPhase[] = Object.freeze(['throughput', 'stream', 'rate', 'ttft', 'paced', 'workers', 'streams', 'cold', 'components']);
 
 /** What one `npm run bench` does. */
 export interface BenchOptions {
@@ -21,6 +21,8 @@ export interface BenchOptions {
   streams: number;
   /** Requests per second of the fixed-rate latency run. */
   rate: number;
+  /** Concurrent long streams of the `streams` phase (RSS and added TTFT, `bench/streams.ts`). */
+  longStreams: number;
   /** Fresh starts (each followed by a warm restart) of the cold-start phase. */
   coldStarts: number;
   /** `max_tokens` of every completion (sim-fast answers ~30 stream events at 64). */
@@ -40,8 +42,10 @@ environment:
   BENCH_CONNECTIONS  closed-loop connections for throughput (default 32)
   BENCH_STREAMS      concurrent streams for TTFT (default 100)
   BENCH_RATE         requests/s of the fixed-rate latency run (default 1000)
+  BENCH_LONG_STREAMS concurrent long streams of the streams phase (default 1000, quick 100)
   BENCH_COLD_STARTS  fresh starts, each followed by a restart (default 20, quick 1)
   BENCH_MAX_TOKENS   max_tokens of every request (default 64)
+  BENCH_TENANT_LIMITS 0 serves the load with the printed key (auth, no limits or budgets); default 1
   BENCH_PHASES       comma list of ${BENCH_PHASES.join(',')} (default all)
 `;
 
@@ -81,6 +85,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     connections: Math.max(1, Math.round(numberFrom(env, 'BENCH_CONNECTIONS', 32))),
     streams: Math.max(1, Math.round(numberFrom(env, 'BENCH_STREAMS', 100))),
     rate: Math.max(1, numberFrom(env, 'BENCH_RATE', 1000)),
+    longStreams: Math.max(1, Math.round(numberFrom(env, 'BENCH_LONG_STREAMS', quick ? 100 : 1000))),
     coldStarts: Math.round(numberFrom(env, 'BENCH_COLD_STARTS', quick ? 1 : 20)),
     maxTokens: Math.max(1, Math.round(numberFrom(env, 'BENCH_MAX_TOKENS', 64))),
   };

@@ -2,6 +2,7 @@ import { formatComponentCosts } from './component-costs.js';
 import type { BenchResults, ByTarget } from './bench-results.js';
 import type { StartSummary } from './cold-start.js';
 import type { WorkersResult } from './workers-phase.js';
+import type { StreamsSummary } from './streams-phase.js';
 import type { FixedRateResult } from './fixed-rate-run.js';
 import type { HttpTarget } from './http-target.js';
 import type { StreamResult } from './stream-run.js';
@@ -122,6 +123,21 @@ function workersTable(title: string, workers: WorkersResult): string {
   return `${title}\n${formatTable(header, rows)}`;
 }
 
+function longStreamsTable(streams: StreamsSummary): string {
+  const row = [
+    formatNumber(streams.streams),
+    formatNumber(streams.ok),
+    formatNumber(streams.gatewayRssIdleMiB, 0),
+    formatNumber(streams.gatewayRssPeakMiB, 0),
+    formatNumber(streams.gatewayCpuPercent, 1),
+    formatNumber(streams.addedTtftMs.p50, 2),
+    formatNumber(streams.addedTtftMs.p99, 2),
+    formatPercent(streams.otherCpuPercent),
+  ];
+  const header = ['streams', 'ok', 'gw RSS idle MiB', 'peak MiB', 'gw CPU %', 'added TTFT p50 ms', 'p99 ms', 'other CPU'];
+  return `Concurrent long streams on one gateway (bench/streams.ts: slow sim, direct vs through Breakwater)\n${formatTable(header, [row])}`;
+}
+
 function verdict(value: number | undefined, limit: number, direction: 'max' | 'min'): string {
   if (value === undefined) return '-';
   return (direction === 'max' ? value <= limit : value >= limit) ? 'meets' : 'MISSES';
@@ -137,6 +153,11 @@ function targetsTable(results: BenchResults): string {
   add(`PERF-1 added p99 at ${results.fixedRate?.breakwater?.rate ?? options.rate} req/s (vs direct)`, addedMs['fixedRate.p99VsDirect'], ' ms', 1, 'max');
   add(`PERF-2 added TTFT p99, ${options.streams} paced streams`, addedMs['paced.ttftP99VsDirect'], ' ms', 1, 'max');
   add('PERF-2 added gap p99, paced streams', addedMs['paced.gapP99VsDirect'], ' ms', 0.5, 'max');
+  const streams = results.streams;
+  if (streams) {
+    add(`PERF-2 added TTFT p99, ${formatNumber(streams.streams)} long streams`, streams.addedTtftMs.p99, ' ms', 5, 'max');
+    add(`gateway RSS at ${formatNumber(streams.streams)} long streams (PERF-4: ≤ 500 MB at 5,000)`, streams.gatewayRssPeakMiB, ' MiB', 500, 'max', 0);
+  }
   add('PERF-3 spawn → ready line (restart)', coldStart?.restart.readyLineMs, ' ms', 150, 'max', 1);
   add('PERF-3 spawn → first 200 (restart)', coldStart?.restart.firstProxiedMs, ' ms', 250, 'max', 1);
   add('PERF-3 spawn → ready line (fresh)', coldStart?.fresh.readyLineMs, ' ms', 150, 'max', 1);
@@ -192,9 +213,10 @@ export function formatReport(results: BenchResults): string {
   if (results.ttft) sections.push(streamTable(`${options.streams} concurrent streams back to back, instant upstream (saturation)`, results.ttft, false));
   if (results.paced) sections.push(streamTable(`${options.streams} concurrent streams, sim-fast timing (150 ms TTFT, 120 tok/s)`, results.paced, true));
   if (results.workers) sections.push(workersTable(`Non-streaming with --workers (shared Redis), ${options.connections} connections, ${window}`, results.workers));
+  if (results.streams) sections.push(longStreamsTable(results.streams));
   if (results.coldStart) sections.push(coldStartTable(results));
   if (results.components) sections.push(formatComponentCosts(results.components));
   sections.push(targetsTable(results));
-  if (results.baseline) sections.push(baselineTable(results));
+  if (results.baseline?.comparisons.length) sections.push(baselineTable(results));
   return sections.join('\n\n') + '\n';
 }

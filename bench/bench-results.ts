@@ -8,6 +8,7 @@ import { round } from './stats.js';
 import type { StreamResult } from './stream-run.js';
 import type { ThroughputResult } from './throughput-run.js';
 import type { WorkersResult } from './workers-phase.js';
+import type { StreamsSummary } from './streams-phase.js';
 
 /** One phase's result per target. */
 export type ByTarget<T> = Partial<Record<HttpTarget['name'], T>>;
@@ -31,6 +32,8 @@ export interface BenchResults {
   paced?: ByTarget<StreamResult>;
   /** Non-streaming throughput with `--workers 1` and `2` beside the bare proxy (issue 11). */
   workers?: WorkersResult;
+  /** N concurrent long streams on one gateway: RSS and added TTFT (PERF-2, PERF-4). */
+  streams?: StreamsSummary;
   /** PERF-3. */
   coldStart?: ColdStartResult;
   /** Micro-benchmarks of single parts of the request path. */

@@ -14,6 +14,7 @@ import { compareToBaseline, computeAddedMs, computeRatios, type Baseline, type B
 import { BREAKWATER_CLI } from './breakwater-child.js';
 import { measureColdStart } from './cold-start.js';
 import { runLoadPhases } from './load-phases.js';
+import { measureStreams } from './streams-phase.js';
 import { measureComponentCosts } from './component-costs.js';
 import { machineFacts } from './machine-facts.js';
 import { measureWorkers } from './workers-phase.js';
@@ -80,7 +81,7 @@ async function benchmark(argv: readonly string[], tmp: string): Promise<BenchRes
   ensureBuild();
   const results: BenchResults = { schema: 1, date: new Date().toISOString(), command: commandLine(argv), machine: machineFacts(REPO_ROOT), options, ratios: {}, addedMs: {} };
   progress(`${results.command} on ${results.machine.cpus} CPUs (${results.machine.cpuModel}), Node ${results.machine.node}`);
-  if (options.phases.some((phase) => phase !== 'cold' && phase !== 'components')) {
+  if (options.phases.some((phase) => phase !== 'streams' && phase !== 'cold' && phase !== 'components')) {
     progress('starting sim upstream, bare proxy and breakwater');
     const env = await startBenchEnvironment(tmp, options.phases.includes('paced'), options.maxTokens);
     try {
@@ -93,6 +94,10 @@ async function benchmark(argv: readonly string[], tmp: string): Promise<BenchRes
       await env.stop();
       if (existsSync(env.gatewayLog)) progress(`gateway access log: ${formatNumber(statSync(env.gatewayLog).size / 2 ** 20, 1)} MiB written during the run`);
     }
+  }
+  if (options.phases.includes('streams')) {
+    progress(`${options.longStreams} concurrent long streams (bench/streams.ts --n ${options.longStreams})`);
+    results.streams = measureStreams(options.longStreams);
   }
   if (options.phases.includes('cold') && options.coldStarts > 0) {
     progress(`cold start × ${options.coldStarts} (each: fresh data dir, then a restart on it)`);
