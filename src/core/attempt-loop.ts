@@ -1,3 +1,4 @@
+import { cancelReason, isCancelled, listenForCancel, stopListeningForCancel, type Cancellable, type Cancellation } from './cancellation.js';
 import { TIMER_CANCELLED, type Clock } from './clock.js';
 import { BreakwaterError, toBreakwaterError } from './errors.js';
 import type { AttemptTimeouts } from './provider.js';
@@ -64,8 +65,8 @@ export interface AttemptPolicy<C extends LoopCandidate> {
   costOf?(candidate: C, result: unknown): number;
 }
 
-/** One attempt on one candidate. Rejects with a BreakwaterError; `signal` aborts it. */
-export type AttemptFn<C, T> = (candidate: C, signal: AbortSignal, timeouts: AttemptTimeouts) => Promise<T>;
+/** One attempt on one candidate. Rejects with a BreakwaterError; cancelling `cancellable` aborts it. */
+export type AttemptFn<C, T> = (candidate: C, cancellable: Cancellable, timeouts: AttemptTimeouts) => Promise<T>;
 
 /** Checks a result; a failing verdict makes the attempt a semantic failure. */
 export type CheckFn<T> = (result: T) => Verdict | undefined | Promise<Verdict | undefined>;
@@ -75,6 +76,8 @@ export interface LoopContext {
   clock: Clock;
   /** Aborted when the client leaves or the request deadline passes. */
   signal: AbortSignal;
+  /** The same cancellation without an AbortSignal, when the server made one. */
+  cancel?: Cancellation | undefined;
   /** Clock time by which the request must be answered. */
   deadlineAt: number;
   /** True when an attempt resolves at its first token (streams), so its duration is a TTFT sample. */
@@ -168,9 +171,9 @@ class AttemptLoop<C extends LoopCandidate, T> {
     let retryIndex = 0;
     let current = this.nextAdmitted();
     while (current) {
-      if (ctx.signal.aborted) {
+      if (isCancelled(ctx)) {
         policy.report(current, { kind: 'abandoned' });
-        throw abortError(ctx.signal);
+        throw abortError(cancelReason(ctx));
       }
       if (this.tried >= policy.maxAttempts) {
         policy.report(current, { kind: 'abandoned' });
@@ -247,9 +250,9 @@ class AttemptLoop<C extends LoopCandidate, T> {
    */
   private async retrySame(candidate: C, error: BreakwaterError, retryIndex: number): Promise<boolean> {
     const { policy, ctx } = this;
-    if (ctx.signal.aborted) {
+    if (isCancelled(ctx)) {
       policy.report(candidate, { kind: 'abandoned' });
-      throw abortError(ctx.signal);
+      throw abortError(cancelReason(ctx));
     }
     this.lastError = error;
     policy.report(candidate, { kind: 'failure', failure: failureKind(error), error });
@@ -260,7 +263,7 @@ class AttemptLoop<C extends LoopCandidate, T> {
     if (wait > policy.maxWaitMs || wait >= ctx.deadlineAt - ctx.clock.now()) return false;
     await ctx.clock.sleep(wait, ctx.signal).catch(() => {});
     // Asked after the wait, so the breaker and budget judge the moment of the retry.
-    return !ctx.signal.aborted && policy.allowRetry(candidate);
+    return !isCancelled(ctx) && policy.allowRetry(candidate);
   }
 
   /** The error when nothing is left to try. */
@@ -289,22 +292,22 @@ const NO_ABORT = (): void => {};
  * which saves a controller and a listener per request on the hot path.
  */
 function start<C extends LoopCandidate, T>(candidate: C, ctx: LoopContext, attempt: AttemptFn<C, T>, hedged: boolean, ownSignal: boolean): Running<T> {
-  let signal = ctx.signal;
+  let cancellable: Cancellable = ctx;
   let abort: (reason?: unknown) => void = NO_ABORT;
   let unlink = NO_ABORT;
   if (ownSignal) {
     const controller = new AbortController();
-    const onAbort = () => controller.abort(ctx.signal.reason);
-    if (ctx.signal.aborted) controller.abort(ctx.signal.reason);
-    else ctx.signal.addEventListener('abort', onAbort, { once: true });
-    unlink = () => ctx.signal.removeEventListener('abort', onAbort);
+    const onAbort = () => controller.abort(cancelReason(ctx));
+    if (isCancelled(ctx)) controller.abort(cancelReason(ctx));
+    else listenForCancel(ctx, onAbort);
+    unlink = () => stopListeningForCancel(ctx, onAbort);
     abort = (reason) => controller.abort(reason);
-    signal = controller.signal;
+    cancellable = { signal: controller.signal };
   }
   const startedAt = ctx.clock.now();
   const record: AttemptRecord = { deployment: candidate.deployment, startedAt, endedAt: startedAt, outcome: 'error', hedged: hedged || undefined };
   const timeouts = clampTimeouts(candidate.timeouts, ctx.deadlineAt - startedAt);
-  const promise = attempt(candidate, signal, timeouts).then(
+  const promise = attempt(candidate, cancellable, timeouts).then(
     (value) => ({ ok: true as const, value }),
     (thrown: unknown) => {
       const error = toBreakwaterError(thrown);
@@ -385,8 +388,7 @@ export function clampTimeouts(timeouts: AttemptTimeouts, remainingMs: number): A
   };
 }
 
-function abortError(signal: AbortSignal): BreakwaterError {
-  const reason: unknown = signal.reason;
+function abortError(reason: unknown): BreakwaterError {
   if (reason instanceof BreakwaterError) return reason;
   return new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false });
 }

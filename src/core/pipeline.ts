@@ -1,4 +1,5 @@
 import { runAttemptLoop, type AttemptPolicy, type AttemptRecord, type Verdict } from './attempt-loop.js';
+import type { Cancellable, Cancellation } from './cancellation.js';
 import type { Clock } from './clock.js';
 import { BreakwaterError } from './errors.js';
 import type { AttemptTimeouts, CallContext, ProviderAdapter } from './provider.js';
@@ -22,6 +23,8 @@ export interface PipelineContext<C extends Candidate = Candidate> {
   clock: Clock;
   /** Aborted when the client goes away or the request deadline passes. */
   signal: AbortSignal;
+  /** The client's cancellation without an AbortSignal, when the server made one. */
+  cancel?: Cancellation | undefined;
   /** Clock time by which the answer must be complete. */
   deadlineAt: number;
   /** Extra upstream headers (trace context, simulator faults). */
@@ -58,8 +61,19 @@ export interface StreamOutcome<C extends Candidate = Candidate> {
   abort(reason?: unknown): void;
 }
 
-function callContext(candidate: Candidate, ctx: PipelineContext<never>, signal: AbortSignal, timeouts: AttemptTimeouts): CallContext {
-  return { upstreamModel: candidate.upstreamModel, signal, clock: ctx.clock, requestId: ctx.requestId, timeouts, headers: ctx.headers };
+function callContext(candidate: Candidate, ctx: PipelineContext<never>, cancellable: Cancellable, timeouts: AttemptTimeouts): CallContext {
+  return {
+    upstreamModel: candidate.upstreamModel,
+    cancel: cancellable.cancel,
+    // A getter, so an attempt that never needs an AbortSignal never makes one.
+    get signal() {
+      return cancellable.signal;
+    },
+    clock: ctx.clock,
+    requestId: ctx.requestId,
+    timeouts,
+    headers: ctx.headers,
+  };
 }
 
 /**
@@ -73,8 +87,8 @@ export async function executeGenerate<C extends Candidate>(request: CanonicalReq
     candidates,
     ctx.policy,
     ctx,
-    (candidate, signal, timeouts) => {
-      const context = callContext(candidate, ctx as PipelineContext<never>, signal, timeouts);
+    (candidate, cancellable, timeouts) => {
+      const context = callContext(candidate, ctx as PipelineContext<never>, cancellable, timeouts);
       return ctx.streamUpstream ? generateViaStream(candidate.adapter, request, context) : candidate.adapter.generate(request, context);
     },
     (response) => ctx.validate?.(response),
@@ -137,7 +151,7 @@ export async function executeStream<C extends Candidate>(request: CanonicalReque
     ctx.policy,
     // Object.assign: a spread copy plus a new key is a slow path on Node 20's V8.
     Object.assign({}, ctx, { resolvesAtFirstToken: true }),
-    (candidate, signal, timeouts) => openStream(candidate.adapter, request, callContext(candidate, ctx as PipelineContext<never>, signal, timeouts)),
+    (candidate, cancellable, timeouts) => openStream(candidate.adapter, request, callContext(candidate, ctx as PipelineContext<never>, cancellable, timeouts)),
     (opened) => (opened.complete && ctx.validate ? ctx.validate(collectResponse(opened.head)) : undefined),
     (opened) => void opened.iterator.return?.(),
   );

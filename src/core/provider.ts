@@ -1,3 +1,4 @@
+import type { Cancellation } from './cancellation.js';
 import type { Clock } from './clock.js';
 import type {
   CanonicalRequest,
@@ -22,11 +23,31 @@ export interface CallContext {
   upstreamModel: string;
   /** Aborted when the client leaves, a timeout fires or another attempt wins; must reach the socket. */
   signal: AbortSignal;
+  /** The same cancellation without an AbortSignal, when the caller has one (cheaper to listen to). */
+  cancel?: Cancellation | undefined;
   clock: Clock;
   requestId: string;
   timeouts: AttemptTimeouts;
   /** Extra headers for the upstream request (e.g. `traceparent`, `x-sim-fault`). */
   headers?: Record<string, string>;
+}
+
+/**
+ * `ctx` with other timeouts. Not a spread: that would call the lazy `signal` getter and make an
+ * AbortSignal the attempt may never need.
+ */
+export function withTimeouts(ctx: CallContext, timeouts: AttemptTimeouts): CallContext {
+  return {
+    upstreamModel: ctx.upstreamModel,
+    cancel: ctx.cancel,
+    get signal() {
+      return ctx.signal;
+    },
+    clock: ctx.clock,
+    requestId: ctx.requestId,
+    timeouts,
+    headers: ctx.headers,
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
 import { executeGenerate, executeStream, type AttemptRecord, type PipelineContext, type Verdict } from '../core/pipeline.js';
@@ -22,6 +23,8 @@ export interface RequestContext {
   endpoint: string;
   /** Aborted when the client disconnects. */
   signal: AbortSignal;
+  /** The same cancellation without an AbortSignal, when the server made one (the hot path listens here). */
+  cancel?: Cancellation | undefined;
   /** `performance.now()` at receipt, for the overhead figure. */
   receivedAt: number;
   /** Wall-clock ms at receipt, for the ledger. */
@@ -238,7 +241,10 @@ export class Gateway {
     const pipeline: PipelineContext<PricedCandidate> = {
       requestId: ctx.requestId,
       clock: this.deps.clock,
-      signal: ctx.signal,
+      cancel: ctx.cancel,
+      get signal() {
+        return ctx.signal;
+      },
       deadlineAt: this.deps.clock.now() + deadlineMs,
       headers: ctx.upstreamHeaders,
       policy: route.policy,

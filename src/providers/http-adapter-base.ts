@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { BreakwaterError } from '../core/errors.js';
-import type { CallContext } from '../core/provider.js';
+import { withTimeouts, type CallContext } from '../core/provider.js';
 import type { CanonicalResponse } from '../core/types.js';
 import { parseRateLimitHeaders, type HeaderBag } from '../protocols/rate-limit-headers.js';
 import { withProvider, type UpstreamHttp } from './upstream-http.js';
@@ -34,7 +34,7 @@ export abstract class HttpAdapterBase {
    * answer is generated, so the header timeout stretches to the total one.
    */
   protected untilDone(ctx: CallContext): CallContext {
-    return { ...ctx, timeouts: { ...ctx.timeouts, headersMs: Math.max(ctx.timeouts.headersMs, ctx.timeouts.totalMs) } };
+    return withTimeouts(ctx, { ...ctx.timeouts, headersMs: Math.max(ctx.timeouts.headersMs, ctx.timeouts.totalMs) });
   }
 
   /** Attaches the upstream's rate-limit facts (SPEC PV-8) to a parsed answer. */

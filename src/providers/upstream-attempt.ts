@@ -1,3 +1,4 @@
+import { cancelReason, isCancelled, listenForCancel, stopListeningForCancel } from '../core/cancellation.js';
 import { startTimer, type CancelTimer } from '../core/clock.js';
 import { BreakwaterError } from '../core/errors.js';
 import type { CallContext } from '../core/provider.js';
@@ -94,8 +95,8 @@ export class Attempt {
     private readonly ctx: CallContext,
     private readonly provider: string,
   ) {
-    if (ctx.signal.aborted) this.abort(this.clientAbortError());
-    else ctx.signal.addEventListener('abort', this.onClientAbort, { once: true });
+    if (isCancelled(ctx)) this.abort(this.clientAbortError());
+    else listenForCancel(ctx, this.onClientAbort);
     this.timer(ctx.timeouts.totalMs, 'total_timeout');
   }
 
@@ -181,7 +182,7 @@ export class Attempt {
     if (this.finished) return;
     this.finished = true;
     this.stopTimers();
-    this.ctx.signal.removeEventListener('abort', this.onClientAbort);
+    stopListeningForCancel(this.ctx, this.onClientAbort);
   }
 
   private stopTimers(): void {
@@ -190,7 +191,7 @@ export class Attempt {
   }
 
   private clientAbortError(): BreakwaterError {
-    const reason: unknown = this.ctx.signal.reason;
+    const reason: unknown = cancelReason(this.ctx);
     if (reason instanceof BreakwaterError) return reason;
     return new BreakwaterError('upstream_error', 'aborted', { reason: 'aborted', provider: this.provider, retryable: false });
   }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { BreakwaterError, toBreakwaterError } from '../core/errors.js';
+import { Cancellation } from '../core/cancellation.js';
 import type { Dialect } from '../core/types.js';
 import { createAccessLog, tenantOfResponse, type AccessLog } from './access-log.js';
 import { coldInitMsOf } from '../gateway/warmth.js';
@@ -77,13 +78,13 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
     const path = q === -1 ? url : url.slice(0, q);
     const requestId = requestIdFor(req);
     const dialect = dialectFor(path);
-    const controller = new AbortController();
+    const cancel = new Cancellation();
     res.setHeader('x-breakwater-request-id', requestId);
     markReceivedAt(res, receivedAt);
     if (draining) res.setHeader('connection', 'close');
     // 'close' fires once per response; `on` skips the wrapper `once` allocates.
     res.on('close', () => {
-      if (!res.writableFinished) controller.abort(new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false }));
+      if (!res.writableFinished) cancel.abort(new BreakwaterError('upstream_error', 'the client closed the connection', { reason: 'client_closed', retryable: false }));
       inFlight--;
       if (options.accessLog) {
         accessLog({
@@ -109,7 +110,17 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
         res.setHeader('allow', match.allowed.join(', '));
         throw new BreakwaterError('method_not_allowed', `${req.method} is not allowed on ${path}; use ${match.allowed.join(' or ')}`);
       }
-      const info = { requestId, receivedAt, receivedAtMs: Date.now(), signal: controller.signal, dialect, params: match.params };
+      const info = {
+        requestId,
+        receivedAt,
+        receivedAtMs: Date.now(),
+        cancel,
+        get signal() {
+          return cancel.signal;
+        },
+        dialect,
+        params: match.params,
+      };
       await match.handler(req, res, info);
     } catch (thrown) {
       const error = toBreakwaterError(thrown);

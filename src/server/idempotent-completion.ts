@@ -35,7 +35,7 @@ const DETACHED = new AbortController().signal;
 export async function handleIdempotentCompletion(codec: ChatCodec, deps: CompletionHandlerDeps, res: ServerResponse, input: IdempotentRequest): Promise<void> {
   const { request, ctx } = input;
   const gateway = deps.gateway();
-  const detached: RequestContext = { ...ctx, signal: DETACHED };
+  const detached: RequestContext = { ...ctx, signal: DETACHED, cancel: undefined };
   const run = {
     scope: idempotencyScope(input.owner),
     key: input.key,

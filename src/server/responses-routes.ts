@@ -112,7 +112,7 @@ async function startResponseStream(deps: ResponsesDeps, creation: Creation): Pro
     keepWhenDetached: parsed.background,
     observer: deps.metrics?.start('/v1/responses', creation.ctx.receivedAtMs),
     open: async (signal) => {
-      const session = await gateway.stream(request, { ...creation.ctx, signal });
+      const session = await gateway.stream(request, { ...creation.ctx, signal, cancel: undefined });
       return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy, cold: session.cold };
     },
     onEnd: () => storeResponse(deps, creation, encoder.snapshot()),

@@ -51,7 +51,7 @@ export async function serveResumableStream(
     keepWhenDetached: false,
     observer: deps.metrics?.start(routeLabel(ctx.endpoint), ctx.receivedAtMs),
     open: async (signal) => {
-      const session = await gateway.stream(request, { ...ctx, signal });
+      const session = await gateway.stream(request, { ...ctx, signal, cancel: undefined });
       return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy, cold: session.cold };
     },
   });

@@ -1,3 +1,4 @@
+import { isCancelled } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import { BreakwaterError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
@@ -94,7 +95,7 @@ export class Admission {
       const { denial } = result;
       if (denial.level.kind !== 'deployment' || deployment === undefined) throw denialError(denial);
       const left = startedAt + lanes.queueMs(ticket.lane) - clock.now();
-      if (left <= 0 || ctx.signal.aborted) throw queueTimeoutError(deployment, ticket.lane, clock.now() - startedAt, false);
+      if (left <= 0 || isCancelled(ctx)) throw queueTimeoutError(deployment, ticket.lane, clock.now() - startedAt, false);
       const waitMs = Math.min(left, denial.retryAfterMs ?? left);
       if (!(await lanes.wait(deployment, ticket.lane, waitMs, again))) throw queueTimeoutError(deployment, ticket.lane, 0, true);
       again = true;
