@@ -2,7 +2,7 @@ import { runAttemptLoop, type AttemptPolicy, type AttemptRecord, type Verdict } 
 import type { Cancellable, Cancellation } from './cancellation.js';
 import type { Clock } from './clock.js';
 import { BreakwaterError } from './errors.js';
-import type { AttemptTimeouts, CallContext, ProviderAdapter } from './provider.js';
+import { callContext, type AttemptTimeouts, type CallContext, type ProviderAdapter } from './provider.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart } from './types.js';
 
 export type { AttemptRecord, AttemptPolicy, Verdict } from './attempt-loop.js';
@@ -61,19 +61,8 @@ export interface StreamOutcome<C extends Candidate = Candidate> {
   abort(reason?: unknown): void;
 }
 
-function callContext(candidate: Candidate, ctx: PipelineContext<never>, cancellable: Cancellable, timeouts: AttemptTimeouts): CallContext {
-  return {
-    upstreamModel: candidate.upstreamModel,
-    cancel: cancellable.cancel,
-    // A getter, so an attempt that never needs an AbortSignal never makes one.
-    get signal() {
-      return cancellable.signal;
-    },
-    clock: ctx.clock,
-    requestId: ctx.requestId,
-    timeouts,
-    headers: ctx.headers,
-  };
+function attemptContext(candidate: Candidate, ctx: PipelineContext<never>, cancellable: Cancellable, timeouts: AttemptTimeouts): CallContext {
+  return callContext(candidate.upstreamModel, cancellable, ctx.clock, ctx.requestId, timeouts, ctx.headers);
 }
 
 /**
@@ -88,7 +77,7 @@ export async function executeGenerate<C extends Candidate>(request: CanonicalReq
     ctx.policy,
     ctx,
     (candidate, cancellable, timeouts) => {
-      const context = callContext(candidate, ctx as PipelineContext<never>, cancellable, timeouts);
+      const context = attemptContext(candidate, ctx as PipelineContext<never>, cancellable, timeouts);
       return ctx.streamUpstream ? generateViaStream(candidate.adapter, request, context) : candidate.adapter.generate(request, context);
     },
     (response) => ctx.validate?.(response),
@@ -151,7 +140,7 @@ export async function executeStream<C extends Candidate>(request: CanonicalReque
     ctx.policy,
     // Object.assign: a spread copy plus a new key is a slow path on Node 20's V8.
     Object.assign({}, ctx, { resolvesAtFirstToken: true }),
-    (candidate, cancellable, timeouts) => openStream(candidate.adapter, request, callContext(candidate, ctx as PipelineContext<never>, cancellable, timeouts)),
+    (candidate, cancellable, timeouts) => openStream(candidate.adapter, request, attemptContext(candidate, ctx as PipelineContext<never>, cancellable, timeouts)),
     (opened) => (opened.complete && ctx.validate ? ctx.validate(collectResponse(opened.head)) : undefined),
     (opened) => void opened.iterator.return?.(),
   );

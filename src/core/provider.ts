@@ -1,4 +1,4 @@
-import type { Cancellation } from './cancellation.js';
+import type { Cancellable, Cancellation } from './cancellation.js';
 import type { Clock } from './clock.js';
 import type {
   CanonicalRequest,
@@ -33,21 +33,26 @@ export interface CallContext {
 }
 
 /**
- * `ctx` with other timeouts. Not a spread: that would call the lazy `signal` getter and make an
- * AbortSignal the attempt may never need.
+ * Builds a CallContext over `cancellable`. Its `signal` is a getter, and `withTimeouts` does not
+ * spread: either would otherwise make an AbortSignal the attempt may never need.
  */
-export function withTimeouts(ctx: CallContext, timeouts: AttemptTimeouts): CallContext {
+export function callContext(upstreamModel: string, cancellable: Cancellable, clock: Clock, requestId: string, timeouts: AttemptTimeouts, headers: Record<string, string> | undefined): CallContext {
   return {
-    upstreamModel: ctx.upstreamModel,
-    cancel: ctx.cancel,
+    upstreamModel,
+    cancel: cancellable.cancel,
     get signal() {
-      return ctx.signal;
+      return cancellable.signal;
     },
-    clock: ctx.clock,
-    requestId: ctx.requestId,
+    clock,
+    requestId,
     timeouts,
-    headers: ctx.headers,
+    headers,
   };
+}
+
+/** `ctx` with other timeouts. */
+export function withTimeouts(ctx: CallContext, timeouts: AttemptTimeouts): CallContext {
+  return callContext(ctx.upstreamModel, ctx, ctx.clock, ctx.requestId, timeouts, ctx.headers);
 }
 
 /**
