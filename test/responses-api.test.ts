@@ -139,6 +139,42 @@ test('a streamed response survives its client leaving, within the grace period',
   assert.equal((await client.responses.retrieve(id)).status, 'completed');
 });
 
+test('a background stream whose client leaves before its first token still completes', async () => {
+  // The response id only reaches the client with the first token, so the hub is watched for it.
+  const hub = gateway.app.streams;
+  const ids: string[] = [];
+  const start = hub.start.bind(hub);
+  hub.start = async (spec) => {
+    const live = await start(spec);
+    ids.push(live.id);
+    return live;
+  };
+  try {
+    const leaving = new AbortController();
+    const request = fetch(`${gateway.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gateway.key}`, 'content-type': 'application/json' },
+      // An HTTP upstream: its attempt is what must not hear the client leave.
+      body: JSON.stringify({ model: 'gpt-sim', input: LONG, stream: true, background: true }),
+      signal: leaving.signal,
+    }).catch(() => undefined);
+    while (ids.length === 0) await tick();
+    leaving.abort();
+    await request;
+    for (let i = 0; i < 20; i++) await tick();
+    const id = ids[0]!;
+    await virtual.during(async () => {
+      const rest = await client.responses.retrieve(id, { stream: true, starting_after: -1 });
+      for await (const event of rest) if (event.type === 'response.completed' || event.type === 'response.failed') break;
+    });
+    const done = await client.responses.retrieve(id);
+    assert.equal(done.status, 'completed', `the upstream call outlived its client (${JSON.stringify(done.error)})`);
+    assert.ok(outputText(done).length > 100);
+  } finally {
+    hub.start = start;
+  }
+});
+
 test('cancel is idempotent, keeps the partial output and ends the stream as cancelled', async () => {
   const queued = await client.responses.create({ model: 'sim-slow', input: LONG, background: true });
   await virtual.advance(3_000);
