@@ -60,7 +60,7 @@ async function startSleepyUpstream(clock: ManualClock): Promise<{ baseUrl: strin
   return state;
 }
 
-function configFor(baseUrl: string, options: { keepWarm?: boolean; warmUp: boolean }): string {
+function configFor(baseUrl: string, options: { keepWarm?: boolean | string; warmUp: boolean }): string {
   return [
     'server:',
     `  warmUp: ${options.warmUp}`,
@@ -69,7 +69,7 @@ function configFor(baseUrl: string, options: { keepWarm?: boolean; warmUp: boole
     '    kind: openai-compatible',
     `    baseUrl: ${baseUrl}`,
     '    models: [m]',
-    ...(options.keepWarm ? ['    keepWarm: { intervalMs: 30000 }'] : []),
+    ...(typeof options.keepWarm === 'string' ? [`    keepWarm: { cron: "${options.keepWarm}" }`] : options.keepWarm ? ['    keepWarm: { intervalMs: 30000 }'] : []),
     'models:',
     '  chat: sleepy/m',
     '',
@@ -162,6 +162,30 @@ describe('cold and warm requests (SPEC CS-2, CS-3, CS-4, E2E-10)', () => {
     assert.equal(upstream.pings, 1 + 15, 'one ping per 30 s');
     assert.equal(upstream.completionsServedAsleep, 0);
     assert.deepEqual(records.map((r) => r.cold ?? false), [false, false, false, false]);
+  });
+
+  it('keep-warm on a cron schedule pings at each matching minute, on the injected clock', async () => {
+    // 1_700_000_000_000 is 22:13:20 UTC: an every-minute schedule pings at 22:14:00, then every 60 s.
+    const clock = new ManualClock(1_700_000_000_000);
+    const upstream = await startSleepyUpstream(clock);
+    cleanups.push(() => new Promise((resolve) => upstream.server.close(resolve)));
+    const gw = await startTestGateway({ configYaml: configFor(upstream.baseUrl, { keepWarm: '* * * * *', warmUp: true }), clock });
+    cleanups.push(() => gw.close());
+    await gw.app.keepWarm.settled();
+    assert.equal(upstream.pings, 1, 'warmed up once after ready');
+    await idle(gw, clock, 39_000, 1_000);
+    assert.equal(upstream.pings, 1, 'nothing before the minute turns');
+    await idle(gw, clock, 2_000, 1_000);
+    assert.equal(upstream.pings, 2, 'a ping at 22:14:00');
+    await idle(gw, clock, 120_000);
+    assert.equal(upstream.pings, 4, 'then one per minute');
+  });
+
+  it('a keep-warm cron schedule that cannot fire is a config error naming the field', async () => {
+    await assert.rejects(
+      startTestGateway({ configYaml: configFor('http://127.0.0.1:9/v1', { keepWarm: '0 0 30 2 *', warmUp: false }) }),
+      /providers\.sleepy\.keepWarm\.cron[\s\S]*never fires/,
+    );
   });
 
   it('without keep-warm the same idle periods give cold requests, even after warm-up', async () => {

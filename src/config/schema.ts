@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CronSchedule } from '../core/cron-schedule.js';
 import { createRoutingRuleSchema } from './routing-schema.js';
 
 const positiveInt = z.number().int().positive();
@@ -136,10 +137,23 @@ export const providerSchema = z
      */
     healthCheck: z.object({ intervalMs: positiveInt.default(10_000), timeoutMs: positiveInt.default(2_000) }).strict().optional(),
     /**
-     * Keep-warm (SPEC CS-4): the upstream's model list is fetched every `intervalMs`, so its
-     * connection pool, TLS session and a scale-to-zero upstream stay awake between requests.
+     * Keep-warm (SPEC CS-4): the upstream's model list is fetched every `intervalMs` (default 30 s)
+     * or on a five-field UTC `cron` schedule, so its connection pool, TLS session and a
+     * scale-to-zero upstream stay awake between requests.
      */
-    keepWarm: z.object({ intervalMs: positiveInt.default(30_000), timeoutMs: positiveInt.default(10_000) }).strict().optional(),
+    keepWarm: z
+      .object({ intervalMs: positiveInt.optional(), cron: z.string().optional(), timeoutMs: positiveInt.default(10_000) })
+      .strict()
+      .superRefine((value, ctx) => {
+        if (value.intervalMs !== undefined && value.cron !== undefined) ctx.addIssue({ code: 'custom', path: ['cron'], message: 'give intervalMs or cron, not both' });
+        if (value.cron === undefined) return;
+        try {
+          CronSchedule.parse(value.cron);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', path: ['cron'], message: `not a cron schedule: ${(error as Error).message}` });
+        }
+      })
+      .optional(),
     /** Fixed monthly costs of a self-hosted deployment, USD (SPEC OW-2): reports show its effective price per 1M tokens. */
     monthlyCosts: z
       .object({ gpu: z.number().nonnegative().optional(), operations: z.number().nonnegative().optional(), overhead: z.number().nonnegative().optional(), power: z.number().nonnegative().optional() })

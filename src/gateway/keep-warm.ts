@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { CronSchedule } from '../core/cron-schedule.js';
 import type { ProviderAdapter } from '../core/provider.js';
 import type { Config } from '../config/schema.js';
 import type { Warmth } from './warmth.js';
@@ -21,6 +22,32 @@ export interface KeepWarm {
   settled(): Promise<void>;
   stop(): void;
 }
+
+/** A provider's `keepWarm` settings. */
+export type KeepWarmSettings = NonNullable<Config['providers'][string]['keepWarm']>;
+
+/** Pings every 30 s when neither `intervalMs` nor `cron` is given. */
+const DEFAULT_INTERVAL_MS = 30_000;
+
+/** When the next ping is due after `now`: on the cron schedule, else `intervalMs` later. */
+export function pingSchedule(settings: KeepWarmSettings): (now: number) => number {
+  if (settings.cron === undefined) {
+    const intervalMs = settings.intervalMs ?? DEFAULT_INTERVAL_MS;
+    return (now) => now + intervalMs;
+  }
+  const schedule = CronSchedule.parse(settings.cron);
+  // The schema has checked that it fires; the fallback only keeps the loop from spinning.
+  return (now) => schedule.next(now) ?? now + DAY_MS;
+}
+
+/** The longest wait between two pings from `now` on (idle pooled connections should outlive it). */
+export function pingPeriodMs(settings: KeepWarmSettings, now: number): number {
+  const next = pingSchedule(settings);
+  const first = next(now);
+  return next(first) - first;
+}
+
+const DAY_MS = 86_400_000;
 
 /** Time allowed for the warm-up ping of a provider without keep-warm settings. */
 const WARM_UP_TIMEOUT_MS = 10_000;
@@ -47,10 +74,12 @@ export function startKeepWarm(deps: KeepWarmDeps): KeepWarm {
       if (!stopped.signal.aborted) deps.logger?.warn({ provider: name, err: error instanceof Error ? error.message : String(error) }, 'keep-warm ping failed');
     }
   };
-  const keepWarm = async (name: string, adapter: ProviderAdapter, intervalMs: number, timeoutMs: number): Promise<void> => {
+  const keepWarm = async (name: string, adapter: ProviderAdapter, settings: KeepWarmSettings): Promise<void> => {
+    const nextPing = pingSchedule(settings);
     while (!stopped.signal.aborted) {
-      await deps.clock.sleep(intervalMs, stopped.signal);
-      const done = ping(name, adapter, timeoutMs);
+      const now = deps.clock.now();
+      await deps.clock.sleep(nextPing(now) - now, stopped.signal);
+      const done = ping(name, adapter, settings.timeoutMs);
       track(done);
       await done;
     }
@@ -60,7 +89,7 @@ export function startKeepWarm(deps: KeepWarmDeps): KeepWarm {
     if (!adapter?.listModels) continue;
     // The sim runs in this process: it has no connection to warm.
     if (deps.config.server.warmUp && provider.kind !== 'sim' && !deps.skipWarmUp?.(name)) track(ping(name, adapter, provider.keepWarm?.timeoutMs ?? WARM_UP_TIMEOUT_MS));
-    if (provider.keepWarm) keepWarm(name, adapter, provider.keepWarm.intervalMs, provider.keepWarm.timeoutMs).catch(() => {});
+    if (provider.keepWarm) keepWarm(name, adapter, provider.keepWarm).catch(() => {});
   }
   return {
     async settled() {

@@ -6,6 +6,7 @@ import { droppedAnthropicMessagesParams } from '../protocols/anthropic-messages.
 import { droppedOpenAIChatParams } from '../protocols/openai-chat.js';
 import type { SimScriptResolver } from '../sim/sim-script.js';
 import type { UpstreamPoolOptions } from '../providers/upstream-http.js';
+import { pingPeriodMs } from './keep-warm.js';
 import type { ProviderRegistry } from './route-resolver.js';
 
 type DroppedParams = (request: CanonicalRequest) => string[];
@@ -30,10 +31,10 @@ export interface ProviderRegistryOptions {
  * An HTTP provider's pool settings: with keep-warm, idle connections outlive the ping interval
  * (when the server does not say otherwise), so the pings keep a connection, not just the upstream, warm.
  */
-function poolOf(name: string, provider: ProviderConfig, options: ProviderRegistryOptions): UpstreamPoolOptions {
+function poolOf(name: string, provider: ProviderConfig, clock: Clock, options: ProviderRegistryOptions): UpstreamPoolOptions {
   const onConnect = options.onConnect;
   return {
-    keepAliveMs: provider.keepWarm ? provider.keepWarm.intervalMs + 5_000 : undefined,
+    keepAliveMs: provider.keepWarm ? pingPeriodMs(provider.keepWarm, clock.now()) + 5_000 : undefined,
     onConnect: onConnect && ((ms) => onConnect(name, ms)),
   };
 }
@@ -54,15 +55,15 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
   openai: {
     async load() {
       const { createOpenAIAdapter } = await import('../providers/openai.js');
-      return (name, p, config, _clock, options) =>
-        createOpenAIAdapter({ id: name, baseUrl: p.baseUrl, apiKey: p.apiKey, headers: p.headers, maxConnections: p.maxConnections, connectTimeoutMs: connectMs(p, config), pool: poolOf(name, p, options) });
+      return (name, p, config, clock, options) =>
+        createOpenAIAdapter({ id: name, baseUrl: p.baseUrl, apiKey: p.apiKey, headers: p.headers, maxConnections: p.maxConnections, connectTimeoutMs: connectMs(p, config), pool: poolOf(name, p, clock, options) });
     },
     droppedParams: droppedOpenAIChatParams,
   },
   'openai-compatible': {
     async load() {
       const { createOpenAICompatibleAdapter } = await import('../providers/openai-compatible.js');
-      return (name, p, config, _clock, options) =>
+      return (name, p, config, clock, options) =>
         createOpenAICompatibleAdapter({
           id: name,
           baseUrl: p.baseUrl ?? 'http://127.0.0.1:8000/v1',
@@ -71,7 +72,7 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
           headers: p.headers,
           maxConnections: p.maxConnections,
           connectTimeoutMs: connectMs(p, config),
-          pool: poolOf(name, p, options),
+          pool: poolOf(name, p, clock, options),
         });
     },
     droppedParams: droppedOpenAIChatParams,
@@ -79,7 +80,7 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
   anthropic: {
     async load() {
       const { createAnthropicAdapter } = await import('../providers/anthropic.js');
-      return (name, p, config, _clock, options) =>
+      return (name, p, config, clock, options) =>
         createAnthropicAdapter({
           id: name,
           baseUrl: p.baseUrl,
@@ -88,7 +89,7 @@ const PROVIDER_KINDS: Readonly<Record<ProviderConfig['kind'], ProviderKindEntry>
           headers: p.headers,
           maxConnections: p.maxConnections,
           connectTimeoutMs: connectMs(p, config),
-          pool: poolOf(name, p, options),
+          pool: poolOf(name, p, clock, options),
         });
     },
     droppedParams: droppedAnthropicMessagesParams,
