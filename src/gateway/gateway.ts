@@ -45,6 +45,14 @@ export interface RequestContext {
   response?: object | undefined;
 }
 
+/**
+ * `ctx` for work that outlives its client (a resumable stream's producer, an idempotent or
+ * background generation): cancelled only through `signal`, never by the client leaving.
+ */
+export function detachedContext(ctx: RequestContext, signal: AbortSignal): RequestContext {
+  return { ...ctx, signal, cancel: undefined };
+}
+
 /** A completed non-streaming request. */
 export interface GenerateResult {
   response: CanonicalResponse;

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { BreakwaterError } from '../core/errors.js';
 import { collectResponse, responseToParts } from '../core/pipeline.js';
 import type { CanonicalRequest, CanonicalResponse, StreamPart } from '../core/types.js';
-import type { RequestContext } from '../gateway/gateway.js';
+import { detachedContext, type RequestContext } from '../gateway/gateway.js';
 import { IDEMPOTENT_REPLAY_HEADER, idempotencyScope, requestHash, type IdempotentOutcome } from '../gateway/idempotency.js';
 import { PartBroadcast } from '../gateway/part-broadcast.js';
 import type { KeyRecord } from '../store/interfaces.js';
@@ -35,7 +35,7 @@ const DETACHED = new AbortController().signal;
 export async function handleIdempotentCompletion(codec: ChatCodec, deps: CompletionHandlerDeps, res: ServerResponse, input: IdempotentRequest): Promise<void> {
   const { request, ctx } = input;
   const gateway = deps.gateway();
-  const detached: RequestContext = { ...ctx, signal: DETACHED, cancel: undefined };
+  const detached = detachedContext(ctx, DETACHED);
   const run = {
     scope: idempotencyScope(input.owner),
     key: input.key,

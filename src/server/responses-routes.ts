@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../core/clock.js';
 import { BreakwaterError } from '../core/errors.js';
 import type { CanonicalRequest, Message } from '../core/types.js';
-import type { Gateway, RequestContext } from '../gateway/gateway.js';
+import { detachedContext, type Gateway, type RequestContext } from '../gateway/gateway.js';
 import {
   createOpenAIResponsesStreamEncoder,
   newResponseId,
@@ -112,7 +112,7 @@ async function startResponseStream(deps: ResponsesDeps, creation: Creation): Pro
     keepWhenDetached: parsed.background,
     observer: deps.metrics?.start('/v1/responses', creation.ctx.receivedAtMs),
     open: async (signal) => {
-      const session = await gateway.stream(request, { ...creation.ctx, signal, cancel: undefined });
+      const session = await gateway.stream(request, detachedContext(creation.ctx, signal));
       return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy, cold: session.cold };
     },
     onEnd: () => storeResponse(deps, creation, encoder.snapshot()),

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { randomHex128 } from '../core/ids.js';
 import type { CanonicalRequest } from '../core/types.js';
-import type { Gateway, RequestContext } from '../gateway/gateway.js';
+import { detachedContext, type Gateway, type RequestContext } from '../gateway/gateway.js';
 import type { LiveStream } from '../streaming/live-stream.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
 import { subscribe } from '../streaming/stream-subscription.js';
@@ -51,7 +51,7 @@ export async function serveResumableStream(
     keepWhenDetached: false,
     observer: deps.metrics?.start(routeLabel(ctx.endpoint), ctx.receivedAtMs),
     open: async (signal) => {
-      const session = await gateway.stream(request, { ...ctx, signal, cancel: undefined });
+      const session = await gateway.stream(request, detachedContext(ctx, signal));
       return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy, cold: session.cold };
     },
   });
