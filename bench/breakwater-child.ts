@@ -105,16 +105,32 @@ async function adminPost(url: string, adminKey: string, path: string, body: unkn
   return json;
 }
 
+/** Limits and budgets as the admin API takes them. */
+export interface BenchPolicy {
+  limits: Record<string, number>;
+  budgets: Record<string, number>;
+}
+
 /**
- * Creates an org, a team and a key under them, each with RPM/TPM limits and a daily budget, and
- * returns the key: every request then runs the full admission (three levels of limits and budgets,
- * prompt token counting) and is attributed to its tenant, as SPEC M12's "every feature on" asks.
+ * Creates an org, a team, optionally a user, and a key under them through the admin API, every
+ * level with `policy` (the key with `keyPolicy` when given), and returns the key: every request
+ * then runs the whole admission chain and is attributed to its tenant.
  */
-async function tenantKey(url: string, adminKey: string): Promise<string> {
-  const org = await adminPost(url, adminKey, '/admin/orgs', { name: 'bench-org', ...UNBINDING_POLICY });
-  const team = await adminPost(url, adminKey, '/admin/teams', { name: 'bench-team', orgId: org.id, ...UNBINDING_POLICY });
-  const key = await adminPost(url, adminKey, '/admin/keys', { name: 'bench-key', teamId: team.id, ...UNBINDING_POLICY, limits: { ...UNBINDING_POLICY.limits, concurrency: 100_000 } });
+export async function limitedKey(url: string, adminKey: string, options: { policy: BenchPolicy; keyPolicy?: BenchPolicy; withUser?: boolean }): Promise<string> {
+  const { policy } = options;
+  const org = await adminPost(url, adminKey, '/admin/orgs', { name: 'bench-org', ...policy });
+  let parent: Record<string, unknown> = { teamId: (await adminPost(url, adminKey, '/admin/teams', { name: 'bench-team', orgId: org.id, ...policy })).id };
+  if (options.withUser) parent = { userId: (await adminPost(url, adminKey, '/admin/users', { name: 'bench-user', ...parent, ...policy })).id };
+  const key = await adminPost(url, adminKey, '/admin/keys', { name: 'bench-key', ...parent, ...(options.keyPolicy ?? policy) });
   return String(key.key);
+}
+
+/**
+ * The main benchmark's key: org, team and key each with RPM/TPM limits and a daily budget, as
+ * SPEC M12's "every feature on" asks (three levels of limits and budgets, prompt token counting).
+ */
+function tenantKey(url: string, adminKey: string): Promise<string> {
+  return limitedKey(url, adminKey, { policy: UNBINDING_POLICY, keyPolicy: { ...UNBINDING_POLICY, limits: { ...UNBINDING_POLICY.limits, concurrency: 100_000 } } });
 }
 
 /** A started gateway and the virtual key it printed on first start. */

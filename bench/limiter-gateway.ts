@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnBenchChild, waitReady, type BenchChild } from './bench-child.js';
-import { BENCH_MODEL, startBreakwater, writeBenchConfig } from './breakwater-child.js';
+import { BENCH_MODEL, limitedKey, startBreakwater, writeBenchConfig } from './breakwater-child.js';
 import { completionBody, type HttpTarget } from './http-target.js';
 import { mergeWindows, otherCpuShare, percent, type MeasuredWindow } from './measure-window.js';
 import { round, summarize, type LatencySummary } from './stats.js';
@@ -37,22 +37,6 @@ export interface GatewayBenchResult {
 const LIMITS = { rpm: 1_000_000_000, inputTpm: 1_000_000_000, outputTpm: 1_000_000_000, concurrency: 100_000 };
 const BUDGETS = { dailyUsd: 1_000_000, monthlyUsd: 10_000_000 };
 
-async function admin(url: string, adminKey: string, path: string, body: Record<string, unknown>): Promise<{ id: string; key?: string }> {
-  const response = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await response.json()) as { id: string; key?: string };
-  if (response.status !== 201) throw new Error(`POST ${path} answered ${response.status}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-/** An org → team → user → key chain, every level limited and budgeted; returns the key. */
-async function limitedKey(url: string, adminKey: string): Promise<string> {
-  const policy = { limits: LIMITS, budgets: BUDGETS };
-  const org = await admin(url, adminKey, '/admin/orgs', { name: 'bench-org', ...policy });
-  const team = await admin(url, adminKey, '/admin/teams', { name: 'bench-team', orgId: org.id, ...policy });
-  const user = await admin(url, adminKey, '/admin/users', { name: 'bench-user', teamId: team.id, ...policy });
-  return (await admin(url, adminKey, '/admin/keys', { name: 'bench-key', userId: user.id, ...policy })).key!;
-}
-
 interface Started {
   limiter: GatewayBenchResult['limiter'];
   target: HttpTarget;
@@ -65,7 +49,7 @@ async function startGateway(limiter: Started['limiter'], simUrl: string, upstrea
   const configPath = writeBenchConfig(dir, simUrl);
   if (limiter === 'redis') writeFileSync(configPath, `shared: { redis: "${redis.url}", keyPrefix: "bwbench:${process.pid}:" }\n`, { flag: 'a' });
   const started = await startBreakwater({ dataDir: join(dir, 'data'), configPath, stdoutFile: join(dir, 'stdout.log'), name: `breakwater-${limiter}` });
-  const key = await limitedKey(started.url, started.adminKey);
+  const key = await limitedKey(started.url, started.adminKey, { policy: { limits: LIMITS, budgets: BUDGETS }, withUser: true });
   const pids: Record<string, number> = { upstream: upstreamPid, gateway: started.child.pid };
   if (limiter === 'redis') pids.redis = redis.pid;
   return { limiter, child: started.child, dir, target: { name: 'breakwater', url: started.url, model: BENCH_MODEL, headers: { authorization: `Bearer ${key}` }, pids } };
