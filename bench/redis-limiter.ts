@@ -24,6 +24,18 @@ import { benchGateways, type GatewayBenchResult } from './limiter-gateway.js';
 import { machineFacts } from './machine-facts.js';
 import { round, summarize, type LatencySummary } from './stats.js';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(`usage: npm run bench:limiter
+  BENCH_LIMITER_ROUNDS  sequential calls per limiter figure (default 20000)
+  BENCH_CONNECTIONS     connections of the gateway comparison (default 32)
+  BENCH_WINDOW_S, BENCH_GATEWAY_ROUNDS  gateway windows: seconds each (default 5) and rounds (default 3)
+  BENCH_SKIP_GATEWAY=1  only the limiter figures, no gateways
+  BENCH_REDIS_URL       an existing Redis instead of a private redis-server (its command stats get reset)
+Writes bench/results/limiter-<date>.json and limiter-latest.json.
+`);
+  process.exit(0);
+}
+
 const ROUNDS = Number(process.env.BENCH_LIMITER_ROUNDS ?? 20_000);
 const IN_FLIGHT = 64;
 const GATEWAY = {
@@ -143,6 +155,9 @@ async function privateRedis(): Promise<{ url: string; child?: ChildProcess }> {
 }
 
 const redisServer = await privateRedis();
+// The private redis-server must not outlive a harness that dies or is interrupted.
+process.once('exit', () => redisServer.child?.kill('SIGKILL'));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(130));
 const url = new URL(redisServer.url);
 const prefix = `bwbench:${process.pid}:`;
 const redis = await connectRedis(redisServer.url, prefix);
