@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root: children run from here so `dist/…`, `bench/…` and `tsx` resolve. */
@@ -139,6 +141,35 @@ function watchFile(path: string, onReady: (event: ReadyEvent) => void): () => vo
     open = false;
   };
   return stop;
+}
+
+/**
+ * Runs a benchmark harness in a fresh temp dir: its children are killed and the dir removed when
+ * it ends, fails or is interrupted; a failure is reported through `progress` and exit code 1.
+ */
+export async function runHarness(tmpPrefix: string, progress: (message: string) => void, body: (tmp: string) => Promise<void>): Promise<never> {
+  const tmp = mkdtempSync(join(tmpdir(), tmpPrefix));
+  const cleanUp = () => {
+    killAllChildren();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      progress(`${signal}: stopping`);
+      cleanUp();
+      process.exit(130);
+    });
+  }
+  try {
+    await body(tmp);
+  } catch (error) {
+    progress(`failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  } finally {
+    cleanUp();
+  }
+  // Keep-alive sockets and the autocannon workers would otherwise hold the process open.
+  process.exit();
 }
 
 /** Spawns `node <args>` and tracks it so it is killed when the benchmark exits for any reason. */

@@ -1,12 +1,11 @@
 // `npm run bench`: Breakwater against a direct call and a bare Node proxy, side by side, on
 // 127.0.0.1 (SPEC M12). Every process is a child of this one and dies with it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { killAllChildren, REPO_ROOT } from './bench-child.js';
+import { REPO_ROOT, runHarness } from './bench-child.js';
 import { startBenchEnvironment } from './bench-environment.js';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './bench-options.js';
 import { formatNumber, formatReport } from './bench-report.js';
@@ -121,28 +120,9 @@ async function main(): Promise<void> {
     process.stdout.write(BENCH_USAGE);
     return;
   }
-  const tmp = mkdtempSync(join(tmpdir(), 'breakwater-bench-'));
-  const cleanUp = () => {
-    killAllChildren();
-    rmSync(tmp, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      progress(`${signal}: stopping`);
-      cleanUp();
-      process.exit(130);
-    });
-  }
-  try {
+  await runHarness('breakwater-bench-', progress, async (tmp) => {
     await benchmark(argv, tmp);
-  } catch (error) {
-    progress(`failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  } finally {
-    cleanUp();
-  }
-  // Keep-alive sockets and the autocannon workers would otherwise hold the process open.
-  process.exit();
+  });
 }
 
 await main();

@@ -2,11 +2,11 @@
 // PERF-4): gateway RSS and CPU, and time to first token through Breakwater vs directly against
 // the same slow sim upstream, side by side in one run. Every process is a child of this one.
 import { spawnSync, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { killAllChildren, REPO_ROOT, spawnBenchChild, waitReady, type BenchChild } from './bench-child.js';
+import { REPO_ROOT, runHarness, spawnBenchChild, waitReady, type BenchChild } from './bench-child.js';
 import { formatNumber, formatTable } from './bench-report.js';
 import { startBreakwater } from './breakwater-child.js';
 import { completionBody } from './http-target.js';
@@ -218,21 +218,7 @@ async function main(): Promise<void> {
   }
   const options = parseStreamsOptions(argv);
   ensureFileLimit(options);
-  const tmp = mkdtempSync(join(tmpdir(), 'breakwater-bench-streams-'));
-  const cleanUp = () => {
-    killAllChildren();
-    rmSync(tmp, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => (cleanUp(), process.exit(130)));
-  try {
-    await benchmark(options, argv, tmp);
-  } catch (error) {
-    progress(`failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  } finally {
-    cleanUp();
-  }
-  process.exit();
+  await runHarness('breakwater-bench-streams-', progress, (tmp) => benchmark(options, argv, tmp));
 }
 
 await main();
