@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { spawnBenchChild, waitReady, type BenchChild } from './bench-child.js';
-import { BENCH_MODEL, BENCH_MODEL_PACED, startBreakwater, writeBenchConfig } from './breakwater-child.js';
+import { BENCH_MODEL, BENCH_MODEL_PACED, gatewayNodeFlagsFromEnv, startBreakwater, writeBenchConfig } from './breakwater-child.js';
 import { completionBody, requestHeaders, type HttpTarget } from './http-target.js';
 
 /** The three ways to reach one upstream. */
@@ -100,7 +100,7 @@ export async function startBenchEnvironment(tmpDir: string, withPaced: boolean, 
     const [bare, pacedBare, gateway] = await settleAll([
       startBareProxy('bare proxy', upstream.url).then(track),
       pacedUpstream ? startBareProxy('bare proxy (paced)', pacedUpstream.url).then(track) : Promise.resolve(undefined),
-      startBreakwater({ dataDir, configPath, stdoutFile: gatewayLog, tenantLimits: process.env.BENCH_TENANT_LIMITS !== '0' }).then(track),
+      startBreakwater({ dataDir, configPath, stdoutFile: gatewayLog, tenantLimits: process.env.BENCH_TENANT_LIMITS !== '0', nodeFlags: gatewayNodeFlagsFromEnv() }).then(track),
     ]);
     const gatewayFacts = { pid: gateway.child.pid, url: gateway.url, key: gateway.virtualKey };
     const instant = targetSet(upstream, bare, { ...gatewayFacts, model: BENCH_MODEL });

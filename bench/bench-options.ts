@@ -1,3 +1,5 @@
+import { gatewayNodeFlagsFromEnv } from './breakwater-child.js';
+
 /** Phases the benchmark can run, in order. */
 export type BenchPhase = 'throughput' | 'stream' | 'rate' | 'ttft' | 'paced' | 'workers' | 'streams' | 'cold' | 'components';
 
@@ -27,6 +29,8 @@ export interface BenchOptions {
   coldStarts: number;
   /** `max_tokens` of every completion (sim-fast answers ~30 stream events at 64). */
   maxTokens: number;
+  /** Node/V8 flags the gateway runs under (BENCH_GATEWAY_NODE_FLAGS), recorded with the figures. */
+  gatewayNodeFlags: string[];
 }
 
 /** `npm run bench -- --help`. */
@@ -46,6 +50,7 @@ environment:
   BENCH_COLD_STARTS  fresh starts, each followed by a restart (default 20, quick 1)
   BENCH_MAX_TOKENS   max_tokens of every request (default 64)
   BENCH_TENANT_LIMITS 0 serves the load with the printed key (auth, no limits or budgets); default 1
+  BENCH_GATEWAY_NODE_FLAGS  Node/V8 flags for the gateway process, e.g. "--max-semi-space-size=4"
   BENCH_PHASES       comma list of ${BENCH_PHASES.join(',')} (default all)
 `;
 
@@ -88,5 +93,6 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     longStreams: Math.max(1, Math.round(numberFrom(env, 'BENCH_LONG_STREAMS', quick ? 100 : 1000))),
     coldStarts: Math.round(numberFrom(env, 'BENCH_COLD_STARTS', quick ? 1 : 20)),
     maxTokens: Math.max(1, Math.round(numberFrom(env, 'BENCH_MAX_TOKENS', 64))),
+    gatewayNodeFlags: gatewayNodeFlagsFromEnv(env),
   };
 }

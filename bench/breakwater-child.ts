@@ -76,6 +76,11 @@ export interface BreakwaterChildOptions {
   tenantLimits?: boolean;
 }
 
+/** Node/V8 flags for the gateway from BENCH_GATEWAY_NODE_FLAGS (space-separated): to measure heap settings. */
+export function gatewayNodeFlagsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
 /** Spawns `node dist/cli/main.js start --port 0 --json` on 127.0.0.1. */
 export function spawnBreakwater(options: BreakwaterChildOptions): BenchChild {
   const args = [...(options.nodeFlags ?? []), options.cli ?? BREAKWATER_CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--json', '--data-dir', options.dataDir];

@@ -1,6 +1,7 @@
 // Load client of `npm run bench:streams`, in its own process: opens N streams spread evenly over a
 // ramp, holds them all to the end and reports time to first token. Prints {"event":"ready"} at
 // once and {"event":"result",…} when every stream has ended.
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { exitWithParent } from './exit-with-parent.js';
@@ -59,6 +60,7 @@ async function oneStream(): Promise<void> {
     }
     if (firstTokenAt < 0) throw new Error('the stream ended without a content token');
     ttft.push(firstTokenAt - started);
+    samples?.push([Math.round(started - t0), Math.round((firstTokenAt - started) * 100) / 100]);
     ok++;
   } catch (error) {
     failures++;
@@ -70,6 +72,9 @@ async function oneStream(): Promise<void> {
 
 process.stdout.write(JSON.stringify({ event: 'ready', pid: process.pid }) + '\n');
 const started = performance.now();
+const t0 = started;
+// Each stream's [start offset ms, TTFT ms], to see when the slow ones started (BENCH_STREAMS_SAMPLES=<file>).
+const samples: Array<[number, number]> | undefined = process.env.BENCH_STREAMS_SAMPLES ? [] : undefined;
 const interval = job.rampMs / job.streams;
 // Timers, not a loop with awaits: each stream starts on its own slot of the ramp however slow
 // the others are to connect.
@@ -77,6 +82,7 @@ await Promise.all(
   Array.from({ length: job.streams }, (_, i) => new Promise<void>((resolve) => setTimeout(() => oneStream().then(resolve), i * interval))),
 );
 const result: StreamsClientResult = { event: 'result', ok, failures, errors, maxOpen, ttftMs: summarize(ttft.values()), elapsedS: (performance.now() - started) / 1000 };
+if (samples) writeFileSync(`${process.env.BENCH_STREAMS_SAMPLES}.${job.url.split(':').pop()}.json`, JSON.stringify(samples));
 process.stdout.write(JSON.stringify(result) + '\n');
 await pool.close();
 process.exit(0);

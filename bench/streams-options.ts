@@ -1,3 +1,5 @@
+import { gatewayNodeFlagsFromEnv } from './breakwater-child.js';
+
 /** What one `npm run bench:streams` does. */
 export interface StreamsOptions {
   quick: boolean;
@@ -26,6 +28,9 @@ A warm-up of 200 short streams through Breakwater goes first (JIT, pooled upstre
 Each phase opens N streams of the slow sim model directly against the sim upstream, then the same
 N through Breakwater, and reports gateway RSS (peak), CPU and the time to first token each way.
 BENCH_GATEWAY_NODE_FLAGS="--flag …" passes Node/V8 flags to the gateway process.
+BENCH_GATEWAY_LOG=<file> keeps the gateway's stdout (e.g. with --trace-gc) instead of a temp file.
+BENCH_STREAMS_SAMPLES=<prefix> writes each phase's [start offset ms, TTFT ms] per stream to
+<prefix>.<port>.json, to see whether the slow first tokens cluster (a pause) or spread out.
 Raises its open-file limit (ulimit -n) to what 2N sockets need, or says how to.
 `;
 
@@ -60,6 +65,6 @@ export function parseStreamsOptions(argv: readonly string[]): StreamsOptions {
     timeScale: positive(valueAfter(argv, '--time-scale'), '--time-scale', quick ? 1 : 3),
     maxTokens: Math.round(positive(valueAfter(argv, '--max-tokens'), '--max-tokens', quick ? 20 : 100)),
     openPerS: positive(valueAfter(argv, '--open-per-s'), '--open-per-s', 200),
-    gatewayNodeFlags: (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    gatewayNodeFlags: gatewayNodeFlagsFromEnv(),
   };
 }

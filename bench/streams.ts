@@ -184,7 +184,7 @@ async function benchmark(options: StreamsOptions, argv: readonly string[], tmp: 
   const configPath = join(tmp, 'breakwater.yaml');
   writeFileSync(configPath, gatewayYaml(simUrl, Math.max(...options.counts)));
   mkdirSync(join(tmp, 'data'));
-  const gateway = await startBreakwater({ dataDir: join(tmp, 'data'), configPath, stdoutFile: join(tmp, 'breakwater.log'), nodeFlags: options.gatewayNodeFlags });
+  const gateway = await startBreakwater({ dataDir: join(tmp, 'data'), configPath, stdoutFile: process.env.BENCH_GATEWAY_LOG ?? join(tmp, 'breakwater.log'), nodeFlags: options.gatewayNodeFlags });
   const pids = { gateway: gateway.child.pid, upstream: upstream.pid };
   try {
     progress('warm-up: 200 short streams through Breakwater');
