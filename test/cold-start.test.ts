@@ -223,4 +223,47 @@ describe('cold and warm requests (SPEC CS-2, CS-3, CS-4, E2E-10)', () => {
     assert.equal(run.status, 'succeeded', JSON.stringify(run));
     assert.deepEqual(run.result, { cold: [true, false], initMs: [0, null] }, 'the in-process sim has no connection to set up');
   });
+
+  it('GET /v1/runs shows a run cold with the init time of its cold calls, counted once across a replay; a warm run warm (SPEC CS-3)', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const upstream = await startSleepyUpstream(clock);
+    cleanups.push(() => new Promise((resolve) => upstream.server.close(resolve)));
+    // The run parks between its calls, so the worker that resumes it replays the first from the journal.
+    const callParkCall = defineAgent({
+      name: 'call-park-call',
+      async run(ctx) {
+        const first = await ctx.llm({ model: 'chat', messages: [{ role: 'user', content: 'one' }] });
+        await ctx.waitFor({ signal: 'go' });
+        const second = await ctx.llm({ model: 'chat', messages: [{ role: 'user', content: 'two' }] });
+        return [first.requestId, second.requestId];
+      },
+    });
+    const gw = await startTestGateway({ configYaml: configFor(upstream.baseUrl, { warmUp: false }), clock, agents: [callParkCall] });
+    cleanups.push(() => gw.close());
+    const client = runClient(gw.url, gw.key);
+
+    const runThrough = async () => {
+      const { id } = await client.create('call-park-call', {});
+      await client.events(id, { stop: (event) => event.event === 'run.waiting' });
+      assert.equal((await client.post(`/v1/runs/${id}/signals/go`, {})).status, 202);
+      const ended = await client.finish(id);
+      assert.equal(ended.status, 'succeeded', JSON.stringify(ended));
+      return ended;
+    };
+
+    const cold = await runThrough();
+    const [first, second] = await Promise.all((cold.result as string[]).map((id) => ledgerRow(gw, id)));
+    assert.deepEqual([first!.cold, second!.cold], [true, undefined], 'only the first call found the upstream cold');
+    assert.ok(first!.initMs! > 0, `it set up a connection: initMs ${first!.initMs}`);
+    assert.deepEqual([cold.cold, cold.init_ms], [true, first!.initMs], 'the run adds the cold call once, not again for its replay');
+
+    const warm = await runThrough();
+    assert.deepEqual([warm.cold, warm.init_ms], [false, 0], 'both calls found the upstream warm');
+
+    const listed = (await client.get('/v1/runs?limit=10')).body.data as Array<{ id: string; cold: boolean; init_ms: number }>;
+    assert.deepEqual(
+      listed.map((r) => [r.id, r.cold, r.init_ms]).sort(),
+      [[cold.id, true, first!.initMs], [warm.id, false, 0]].sort(),
+    );
+  });
 });

@@ -234,3 +234,25 @@ for (const backend of backends) {
     assert.equal(await stores.runs.lastEventSeq('run_e'), 1, 'the refused step left no events');
   });
 }
+
+for (const backend of backends) {
+  it(`${backend.name}: a committed cold step makes its run cold and adds its initMs; a refused commit adds nothing (SPEC CS-3)`, async () => {
+    const stores = await backend.open();
+    await stores.runs.createRun(run('run_cold'), []);
+    const first = (await stores.runs.claimRun({ owner: 'w1', agents: ['a'], now: 2_000, leaseMs: 1_000 }))!;
+    const warm = { inputTokens: 3, outputTokens: 1, costMicros: 2 };
+    assert.equal(await stores.runs.commitStep(leaseOf(first), { step: step(first, '0', 0), usage: warm, events: [] }, 2_001), true);
+    let read = (await stores.runs.getRun('run_cold'))!;
+    assert.deepEqual([read.cold, read.initMs], [undefined, undefined], 'warm while every call was warm');
+    assert.equal(await stores.runs.commitStep(leaseOf(first), { step: step(first, '1', 1), usage: { ...warm, cold: true, initMs: 12.5 }, events: [] }, 2_002), true);
+    // The owner loses its lease mid-step: its cold call is never committed; the new owner's call of that slot counts once.
+    const second = (await stores.runs.claimRun({ owner: 'w2', agents: ['a'], now: 3_002, leaseMs: 1_000 }))!;
+    assert.equal(await stores.runs.commitStep(leaseOf(first), { step: step(first, '2', 2), usage: { ...warm, cold: true, initMs: 100 }, events: [] }, 3_003), false);
+    assert.equal(await stores.runs.commitStep(leaseOf(second), { step: step(second, '2', 2), usage: { ...warm, cold: true, initMs: 0.25 }, events: [] }, 3_004), true);
+    assert.equal(await stores.runs.commitStep(leaseOf(second), { step: step(second, '3', 3), usage: warm, events: [] }, 3_005), true);
+    read = (await stores.runs.getRun('run_cold'))!;
+    assert.deepEqual([read.steps, read.inputTokens, read.costMicros, read.cold, read.initMs], [4, 12, 8, true, 12.75], 'a later warm step leaves the run cold');
+    const [listed] = await stores.runs.listRuns({ limit: 10 });
+    assert.deepEqual([listed?.id, listed?.cold, listed?.initMs], ['run_cold', true, 12.75]);
+  });
+}

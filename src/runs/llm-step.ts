@@ -85,11 +85,12 @@ export async function callLlm(deps: LlmStepDeps, request: LlmRequest, stepKey: s
     context.signal.removeEventListener('abort', abort);
   }
   if (context.signal.aborted) throw context.signal.reason ?? new BreakwaterError('cancelled', 'the LLM call was aborted');
-  const costMicros = (record as RequestRecord | undefined)?.costMicros ?? 0;
-  const result: LlmResult = { text: deps.partial.text, toolCalls: toolCalls.filter(Boolean), finishReason, usage, costMicros, servedBy: session.servedBy, requestId };
-  // Kept in the step journal with the rest of the result: the run records which of its calls were cold.
-  if (session.cold) Object.assign(result, { cold: true, initMs: (record as RequestRecord | undefined)?.initMs ?? 0 });
+  const ledger = record as RequestRecord | undefined;
+  const costMicros = ledger?.costMicros ?? 0;
+  // In the step journal with the result, and in the step's usage: the run turns cold only when the step commits.
+  const cold = session.cold ? { cold: true as const, initMs: ledger?.initMs ?? 0 } : {};
+  const result: LlmResult = { text: deps.partial.text, toolCalls: toolCalls.filter(Boolean), finishReason, usage, costMicros, servedBy: session.servedBy, requestId, ...cold };
   deps.partial.text = '';
   deps.partial.step = undefined;
-  return { output: result, usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costMicros } };
+  return { output: result, usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costMicros, ...cold } };
 }

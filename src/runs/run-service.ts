@@ -61,6 +61,9 @@ export function runView(run: RunRecord): Record<string, unknown> {
     steps: run.steps,
     usage: { input_tokens: run.inputTokens, output_tokens: run.outputTokens },
     cost_micros: run.costMicros,
+    // Always present like the other fields: a warm run paid no init work, 0 ms. Rounded to the µs so the float sum does not show.
+    cold: run.cold === true,
+    init_ms: Math.round((run.initMs ?? 0) * 1000) / 1000,
     waiting_for: waiter,
     cancel_requested: run.cancelRequested,
     result: run.result === undefined ? null : JSON.parse(run.result),

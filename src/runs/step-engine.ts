@@ -1,6 +1,6 @@
 import { startTimer, type Clock } from '../core/clock.js';
 import { BreakwaterError } from '../core/errors.js';
-import type { EffectRecord, RunRecord, StepRecord } from '../store/interfaces.js';
+import type { EffectRecord, RunRecord, StepRecord, StepUsage } from '../store/interfaces.js';
 import type { RunLimits, StepContext, WaitTarget } from './define-agent.js';
 import { runEvent, type RunEvent, type RunEventLog } from './run-event-log.js';
 import { isRetryable, recordError, reviveError, RunStopped, type StopReason } from './run-stop.js';
@@ -9,7 +9,7 @@ import type { RunStore } from '../store/interfaces.js';
 /** What a live step attempt produced: its output, and the usage or effect to commit with it. */
 export interface StepOutcome {
   output: unknown;
-  usage?: { inputTokens: number; outputTokens: number; costMicros: number };
+  usage?: StepUsage;
   effect?: Omit<EffectRecord, 'at' | 'result'>;
 }
 

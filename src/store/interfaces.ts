@@ -402,6 +402,10 @@ export interface RunRecord {
   inputTokens: number;
   outputTokens: number;
   costMicros: number;
+  /** Set once a committed LLM step found its upstream cold (SPEC CS-3); absent while every call was warm. */
+  cold?: boolean | undefined;
+  /** The one-off init work its cold LLM calls paid, summed, ms; absent when warm. */
+  initMs?: number | undefined;
   /** JSON of the agent's return value. */
   result?: string | undefined;
   /** JSON `{code, message, reason?}`. */
@@ -461,11 +465,21 @@ export interface RunSignal {
   consumedBy?: string | undefined;
 }
 
+/** What a committed step adds to its run's totals. */
+export interface StepUsage {
+  inputTokens: number;
+  outputTokens: number;
+  costMicros: number;
+  /** Set when the step's LLM call found its upstream cold (SPEC CS-3): the run becomes cold and adds `initMs`. */
+  cold?: boolean | undefined;
+  initMs?: number | undefined;
+}
+
 /** What one step commit writes, atomically and only under a current lease. */
 export interface StepCommit {
   step: StepRecord;
   effect?: EffectRecord | undefined;
-  usage?: { inputTokens: number; outputTokens: number; costMicros: number } | undefined;
+  usage?: StepUsage | undefined;
   /** Events appended in the same transaction (`step.completed`…), numbered by the owner. */
   events: LoggedEvent[];
 }

@@ -40,6 +40,7 @@ export function createMemoryRunStore(log: EventLog): RunStore {
     r.inputTokens += commit.usage?.inputTokens ?? 0;
     r.outputTokens += commit.usage?.outputTokens ?? 0;
     r.costMicros += commit.usage?.costMicros ?? 0;
+    if (commit.usage?.cold) Object.assign(r, { cold: true, initMs: (r.initMs ?? 0) + (commit.usage.initMs ?? 0) });
     r.waiter = undefined;
     r.waitSignal = undefined;
     append(r.id, commit.events);

@@ -25,17 +25,17 @@ const HOLDS = "UPDATE runs SET updated_at = $1 WHERE id = $2 AND epoch = $3 AND 
  */
 const COMMIT_STEP = `WITH fence AS (
     UPDATE runs SET updated_at = $1, steps = steps + 1, input_tokens = input_tokens + $4, output_tokens = output_tokens + $5, cost_micros = cost_micros + $6,
-      waiter = NULL, wait_signal = NULL
+      cold = GREATEST(cold, $7::int), init_ms = init_ms + $8::float8, waiter = NULL, wait_signal = NULL
     WHERE id = $2 AND epoch = $3 AND status = 'running' RETURNING id),
   step AS (
     INSERT INTO run_steps (run_id, slot, seq, key, name, kind, status, output, error, attempts, started_at, ended_at, epoch)
-    SELECT id, $7::text, $8::int, $9::text, $10::text, $11::text, $12::text, $13::text, $14::text, $15::int, $16::bigint, $17::bigint, $18::int FROM fence),
+    SELECT id, $9::text, $10::int, $11::text, $12::text, $13::text, $14::text, $15::text, $16::text, $17::int, $18::bigint, $19::bigint, $20::int FROM fence),
   effect AS (
     INSERT INTO run_effects (run_id, step_key, tool, idempotency_key, args, result, at)
-    SELECT id, $19::text, $20::text, $21::text, $22::text, $23::text, $24::bigint FROM fence WHERE $20::text IS NOT NULL),
+    SELECT id, $21::text, $22::text, $23::text, $24::text, $25::text, $26::bigint FROM fence WHERE $22::text IS NOT NULL),
   events AS (
     INSERT INTO stream_events (stream_id, seq, event, data)
-    SELECT fence.id, e.seq, e.event, e.data FROM fence, unnest($25::bigint[], $26::text[], $27::text[]) AS e(seq, event, data))
+    SELECT fence.id, e.seq, e.event, e.data FROM fence, unnest($27::bigint[], $28::text[], $29::text[]) AS e(seq, event, data))
   SELECT COUNT(*)::int AS n FROM fence`;
 
 const ENDED = "status IN ('succeeded', 'failed', 'cancelled')";
@@ -75,7 +75,7 @@ async function holds(q: Query, lease: RunLease, now: number): Promise<boolean> {
 async function writeStep(q: Query, lease: RunLease, commit: StepCommit, now: number): Promise<boolean> {
   const { step, effect, usage, events } = commit;
   const { rows } = await q.query<{ n: number }>(COMMIT_STEP, [
-    now, lease.runId, lease.epoch, usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, usage?.costMicros ?? 0,
+    now, lease.runId, lease.epoch, usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, usage?.costMicros ?? 0, usage?.cold ? 1 : 0, usage?.initMs ?? 0,
     step.slot, step.seq, step.key, step.name, step.kind, step.status, orNull(step.output), orNull(step.error), step.attempts, step.startedAt, step.endedAt, step.epoch,
     effect?.stepKey ?? null, effect?.tool ?? null, effect?.idempotencyKey ?? null, effect?.args ?? null, effect?.result ?? null, effect?.at ?? null,
     events.map((e) => e.seq), events.map((e) => e.event ?? null), events.map((e) => e.data),

@@ -26,6 +26,9 @@ export interface RunRow {
   input_tokens: number;
   output_tokens: number;
   cost_micros: number;
+  /** 1 once a committed LLM step was cold (SPEC CS-3). */
+  cold: number;
+  init_ms: number;
   result: string | null;
   error: string | null;
 }
@@ -84,6 +87,8 @@ export function toRun(row: RunRow): RunRecord {
     inputTokens: row.input_tokens,
     outputTokens: row.output_tokens,
     costMicros: row.cost_micros,
+    cold: row.cold === 1 ? true : undefined,
+    initMs: row.cold === 1 ? row.init_ms : undefined,
     result: orUndefined(row.result),
     error: orUndefined(row.error),
   };

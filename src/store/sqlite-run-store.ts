@@ -58,8 +58,9 @@ export function createSqliteRunStore(db: SqliteDatabase): RunStore {
   const insertEffect = db.prepare(
     'INSERT INTO run_effects (run_id, step_key, tool, idempotency_key, args, result, at) VALUES (@runId, @stepKey, @tool, @idempotencyKey, @args, @result, @at)',
   );
-  const addUsage = db.prepare<[number, number, number, string]>(
-    'UPDATE runs SET steps = steps + 1, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_micros = cost_micros + ?, waiter = NULL, wait_signal = NULL WHERE id = ?',
+  const addUsage = db.prepare<[number, number, number, number, number, string]>(
+    `UPDATE runs SET steps = steps + 1, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_micros = cost_micros + ?,
+       cold = MAX(cold, ?), init_ms = init_ms + ?, waiter = NULL, wait_signal = NULL WHERE id = ?`,
   );
   const pendingSignal = db.prepare<[string, string], SignalRow>('SELECT * FROM run_signals WHERE run_id = ? AND name = ? AND consumed_by IS NULL ORDER BY id LIMIT 1');
   const anySignal = db.prepare<[string, string], SignalRow>('SELECT * FROM run_signals WHERE run_id = ? AND name = ? ORDER BY id LIMIT 1');
@@ -101,7 +102,7 @@ export function createSqliteRunStore(db: SqliteDatabase): RunStore {
     insertStep.run({ ...step, output: orNull(step.output), error: orNull(step.error) });
     if (commit.effect) insertEffect.run({ ...commit.effect, result: orNull(commit.effect.result) });
     const usage = commit.usage;
-    addUsage.run(usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, usage?.costMicros ?? 0, lease.runId);
+    addUsage.run(usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, usage?.costMicros ?? 0, usage?.cold ? 1 : 0, usage?.initMs ?? 0, lease.runId);
     appendRaw(lease.runId, commit.events);
   };
 
