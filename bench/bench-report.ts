@@ -1,6 +1,7 @@
 import { formatComponentCosts } from './component-costs.js';
 import type { BenchResults, ByTarget } from './bench-results.js';
-import type { StartSummary } from './cold-start.js';
+import type { FirstEventResult, StartSummary } from './cold-start.js';
+import type { FirstEventSummary } from './first-event.js';
 import type { WorkersResult } from './workers-phase.js';
 import type { StreamsSummary } from './streams-phase.js';
 import type { FixedRateResult } from './fixed-rate-run.js';
@@ -98,6 +99,28 @@ function coldStartTable(results: BenchResults): string {
   return `Cold start, medians (and maxima) in ms from spawn (fresh = new data dir: creates SQLite and keys)\n${formatTable(header, [row('fresh', cold.fresh), row('restart', cold.restart)])}`;
 }
 
+/** Labels of the first-event probes, in the order they run. */
+const FIRST_EVENT_PROBES: readonly [keyof FirstEventResult, string][] = [
+  ['responses', 'streamed /v1/responses, sim-fast'],
+  ['responsesInstantUpstream', 'streamed /v1/responses, instant upstream'],
+  ['run', 'POST /v1/runs, then events_url'],
+];
+
+function firstEventTable(firstEvent: FirstEventResult): string {
+  const header = ['request', 'runs', 'first event', 'median', 'max', 'POST 202 median', 'max 202'];
+  const row = (name: string, s: FirstEventSummary) => [
+    name,
+    formatNumber(s.runs),
+    s.event,
+    formatNumber(s.firstEventMs, 1),
+    formatNumber(s.maxFirstEventMs, 1),
+    formatNumber(s.acceptedMs, 1),
+    formatNumber(s.maxAcceptedMs, 1),
+  ];
+  const rows = FIRST_EVENT_PROBES.map(([key, name]) => row(name, firstEvent[key]));
+  return `First event after a cold start (SPEC CS-5), ms from sending the request: each the first request of its own fresh process, after /readyz\n${formatTable(header, rows)}`;
+}
+
 /** All the gateway's processes together: the cluster primary and its workers. */
 export function gatewayCpuPerRequest(result: ThroughputResult): number {
   let sum = 0;
@@ -162,6 +185,10 @@ function targetsTable(results: BenchResults): string {
   add('PERF-3 spawn → first 200 (restart)', coldStart?.restart.firstProxiedMs, ' ms', 250, 'max', 1);
   add('PERF-3 spawn → ready line (fresh)', coldStart?.fresh.readyLineMs, ' ms', 150, 'max', 1);
   add('PERF-3 spawn → first 200 (fresh)', coldStart?.fresh.firstProxiedMs, ' ms', 250, 'max', 1);
+  // "Within 200 ms of receipt, even cold" bounds every request, so the slowest cold start counts.
+  const firstEvent = coldStart?.firstEvent;
+  add(`CS-5 first event ≤ 200 ms: streamed /v1/responses (max of ${firstEvent?.responses.runs})`, firstEvent?.responses.maxFirstEventMs, ' ms', 200, 'max', 1);
+  add(`CS-5 first event ≤ 200 ms: run.created (max of ${firstEvent?.run.runs})`, firstEvent?.run.maxFirstEventMs, ' ms', 200, 'max', 1);
   const info = (name: string, value: number | undefined, unit: string) => {
     if (value !== undefined) rows.push([name, `${formatNumber(value, 2)}${unit}`, '', '']);
   };
@@ -214,7 +241,7 @@ export function formatReport(results: BenchResults): string {
   if (results.paced) sections.push(streamTable(`${options.streams} concurrent streams, sim-fast timing (150 ms TTFT, 120 tok/s)`, results.paced, true));
   if (results.workers) sections.push(workersTable(`Non-streaming with --workers (shared Redis), ${options.connections} connections, ${window}`, results.workers));
   if (results.streams) sections.push(longStreamsTable(results.streams));
-  if (results.coldStart) sections.push(coldStartTable(results));
+  if (results.coldStart) sections.push(coldStartTable(results), firstEventTable(results.coldStart.firstEvent));
   if (results.components) sections.push(formatComponentCosts(results.components));
   sections.push(targetsTable(results));
   if (results.baseline?.comparisons.length) sections.push(baselineTable(results));

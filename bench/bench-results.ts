@@ -34,7 +34,7 @@ export interface BenchResults {
   workers?: WorkersResult;
   /** N concurrent long streams on one gateway: RSS and added TTFT (PERF-2, PERF-4). */
   streams?: StreamsSummary;
-  /** PERF-3. */
+  /** PERF-3, and the first event of each interactive endpoint on a cold process (CS-5). */
   coldStart?: ColdStartResult;
   /** Micro-benchmarks of single parts of the request path. */
   components?: ComponentCost[];
