@@ -94,6 +94,13 @@ async function ledgerRow(gw: TestGateway, id: string): Promise<RequestRecord> {
   return record;
 }
 
+/** Lets the warm-up after ready finish: its pings, then the tokenizer once the server has been quiet. */
+async function warmedUp(gw: TestGateway, clock: ManualClock): Promise<void> {
+  await gw.app.keepWarm.settled();
+  await clock.advance(gw.app.config.server.warmUpQuietMs);
+  await gw.app.warmUp.done;
+}
+
 /** Moves the clock in steps and lets each keep-warm ping it wakes finish before the next step. */
 async function idle(gw: TestGateway, clock: ManualClock, ms: number, stepMs = 10_000): Promise<void> {
   for (let passed = 0; passed < ms; passed += stepMs) {
@@ -150,7 +157,7 @@ describe('cold and warm requests (SPEC CS-2, CS-3, CS-4, E2E-10)', () => {
     cleanups.push(() => new Promise((resolve) => upstream.server.close(resolve)));
     const gw = await startTestGateway({ configYaml: configFor(upstream.baseUrl, { keepWarm: true, warmUp: true }), clock });
     cleanups.push(() => gw.close());
-    await gw.app.keepWarm.settled();
+    await warmedUp(gw, clock);
     assert.equal(upstream.pings, 1, 'warmed up once after ready');
 
     const records: RequestRecord[] = [];
@@ -171,7 +178,7 @@ describe('cold and warm requests (SPEC CS-2, CS-3, CS-4, E2E-10)', () => {
     cleanups.push(() => new Promise((resolve) => upstream.server.close(resolve)));
     const gw = await startTestGateway({ configYaml: configFor(upstream.baseUrl, { keepWarm: '* * * * *', warmUp: true }), clock });
     cleanups.push(() => gw.close());
-    await gw.app.keepWarm.settled();
+    await warmedUp(gw, clock);
     assert.equal(upstream.pings, 1, 'warmed up once after ready');
     await idle(gw, clock, 39_000, 1_000);
     assert.equal(upstream.pings, 1, 'nothing before the minute turns');
@@ -194,7 +201,7 @@ describe('cold and warm requests (SPEC CS-2, CS-3, CS-4, E2E-10)', () => {
     cleanups.push(() => new Promise((resolve) => upstream.server.close(resolve)));
     const gw = await startTestGateway({ configYaml: configFor(upstream.baseUrl, { warmUp: true }), clock });
     cleanups.push(() => gw.close());
-    await gw.app.keepWarm.settled();
+    await warmedUp(gw, clock);
 
     const records: RequestRecord[] = [];
     records.push(await ledgerRow(gw, await complete(gw)));
@@ -218,6 +225,7 @@ describe('cold and warm requests (SPEC CS-2, CS-3, CS-4, E2E-10)', () => {
     });
     const gw = await startTestGateway({ agents: [twoCalls] });
     cleanups.push(() => gw.close());
+    await gw.app.warmUp.done;
     const client = runClient(gw.url, gw.key);
     const run = await client.finish((await client.create('two-calls', {})).id);
     assert.equal(run.status, 'succeeded', JSON.stringify(run));

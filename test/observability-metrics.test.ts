@@ -37,6 +37,8 @@ const errorOverheads: string[] = [];
 
 before(async () => {
   gateway = await startTestGateway({ configYaml: CONFIG });
+  // Requests served during the warm-up after ready are all cold (SPEC CS-2).
+  await gateway.app.warmUp.done;
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.key, maxRetries: 0 });
   const primary = gateway.app.providers.adapter('sim') as SimAdapter;
   const messages = [{ role: 'user' as const, content: 'Say something useful' }];

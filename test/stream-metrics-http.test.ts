@@ -7,6 +7,8 @@ import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 let gateway: TestGateway;
 before(async () => {
   gateway = await startTestGateway();
+  // Requests served during the warm-up after ready are all cold (SPEC CS-2).
+  await gateway.app.warmUp.done;
 });
 after(() => gateway?.close());
 

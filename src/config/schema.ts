@@ -280,8 +280,10 @@ export const configSchema = z
         accessLog: z.boolean().default(true),
         /** A request to a provider idle this long is tagged `cold` in the ledger, metrics and access log (SPEC CS-3). */
         coldAfterIdleMs: positiveInt.default(60_000),
-        /** After ready, fetch each HTTP provider's model list once so the first request finds a warm connection (SPEC CS-2). */
+        /** After ready, fetch each HTTP provider's model list once and load the tokenizer when idle, so early requests find them warm (SPEC CS-2). */
         warmUp: z.boolean().default(true),
+        /** With `warmUp`, the tokenizer loads once no request arrived or ran for this long (at most 10 s after ready). */
+        warmUpQuietMs: positiveInt.default(200),
       })
       .strict()
       .prefault({}),

@@ -18,6 +18,8 @@ export interface KeepWarmDeps {
 
 /** Background warm-up and keep-warm pings; `stop()` ends them. */
 export interface KeepWarm {
+  /** Resolves once the warm-up pings after ready have finished, well or not (at once without `server.warmUp`). */
+  readonly warmedUp: Promise<void>;
   /** Resolves once no ping is in flight (tests step a manual clock, then wait for the pings it woke). */
   settled(): Promise<void>;
   stop(): void;
@@ -62,6 +64,7 @@ const WARM_UP_TIMEOUT_MS = 10_000;
 export function startKeepWarm(deps: KeepWarmDeps): KeepWarm {
   const stopped = new AbortController();
   const inFlight = new Set<Promise<void>>();
+  const warmUps: Array<Promise<void>> = [];
   const track = (ping: Promise<void>) => {
     inFlight.add(ping);
     void ping.finally(() => inFlight.delete(ping));
@@ -88,10 +91,15 @@ export function startKeepWarm(deps: KeepWarmDeps): KeepWarm {
     const adapter = deps.adapter(name);
     if (!adapter?.listModels) continue;
     // The sim runs in this process: it has no connection to warm.
-    if (deps.config.server.warmUp && provider.kind !== 'sim' && !deps.skipWarmUp?.(name)) track(ping(name, adapter, provider.keepWarm?.timeoutMs ?? WARM_UP_TIMEOUT_MS));
+    if (deps.config.server.warmUp && provider.kind !== 'sim' && !deps.skipWarmUp?.(name)) {
+      const warmUp = ping(name, adapter, provider.keepWarm?.timeoutMs ?? WARM_UP_TIMEOUT_MS);
+      track(warmUp);
+      warmUps.push(warmUp);
+    }
     if (provider.keepWarm) keepWarm(name, adapter, provider.keepWarm).catch(() => {});
   }
   return {
+    warmedUp: Promise.all(warmUps).then(() => {}),
     async settled() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },

@@ -16,11 +16,13 @@ const WARM: WarmthClaim = Object.freeze({ cold: false, provider: '', initMark: 0
  * or a warm-up / keep-warm ping — within `coldAfterIdleMs`; the first request after a longer
  * silence, or before the provider was ever used or warmed, is cold: it may pay a new connection
  * and TLS handshake, and a scale-to-zero upstream's wake-up. Connection set-up time reported by
- * the pools (`addInit`) while a cold request is in flight is that request's `initMs`.
+ * the pools (`addInit`) while a cold request is in flight is that request's `initMs`. Every
+ * request is cold while the background warm-up after ready (connections, tokenizer) still runs.
  */
 export class Warmth {
   private readonly lastUse = new Map<string, number>();
   private readonly init = new Map<string, number>();
+  private warmingUp = false;
 
   constructor(
     private readonly clock: Clock,
@@ -32,8 +34,17 @@ export class Warmth {
     const now = this.clock.now();
     const last = this.lastUse.get(provider);
     this.lastUse.set(provider, now);
-    if (last !== undefined && now - last < this.coldAfterIdleMs) return WARM;
+    if (!this.warmingUp && last !== undefined && now - last < this.coldAfterIdleMs) return WARM;
     return { cold: true, provider, initMark: this.initTotal(provider) };
+  }
+
+  /** Tags every request cold until `warmUp` settles: the background warm-up (SPEC CS-2) is not done. */
+  coldUntil(warmUp: Promise<unknown>): void {
+    this.warmingUp = true;
+    const done = () => {
+      this.warmingUp = false;
+    };
+    warmUp.then(done, done);
   }
 
   /** A warm-up or keep-warm ping reached `provider`. */

@@ -37,6 +37,8 @@ export interface HttpServer {
   readonly draining: boolean;
   /** Requests still being handled. */
   readonly inFlight: number;
+  /** Requests received since start (only grows): the idle warm-up tells a quiet server by it. */
+  readonly started: number;
   /** Stops accepting, lets in-flight requests finish for up to `ms`, then closes what is left. */
   drain(ms: number): Promise<void>;
 }
@@ -68,11 +70,13 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
   const router = new Router<RouteHandler>();
   let draining = false;
   let inFlight = 0;
+  let started = 0;
   let idle: (() => void) | undefined;
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedAt = performance.now();
     inFlight++;
+    started++;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -146,6 +150,9 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
     },
     get inFlight() {
       return inFlight;
+    },
+    get started() {
+      return started;
     },
     listen(port, host) {
       return new Promise((resolve, reject) => {

@@ -14,6 +14,7 @@ import { LedgerWriter } from '../gateway/ledger-writer.js';
 import { createProviderRegistry } from '../gateway/provider-registry.js';
 import { startKeepWarm, type KeepWarm } from '../gateway/keep-warm.js';
 import { Warmth } from '../gateway/warmth.js';
+import { startBackgroundWarmUp, type BackgroundWarmUp } from './background-warm-up.js';
 import type { Stores } from '../store/interfaces.js';
 import { openStores } from '../store/stores.js';
 import type { SharedState } from '../shared/shared-state.js';
@@ -84,6 +85,8 @@ export interface RunningBreakwater {
   warmth: Warmth;
   /** Background warm-up and keep-warm pings (SPEC CS-2, CS-4). */
   keepWarm: KeepWarm;
+  /** The warm-up after ready: connections and, once the server is quiet, the tokenizer (SPEC CS-2). */
+  warmUp: BackgroundWarmUp;
   /** Keys created on first start, to print once; empty on later starts. */
   bootstrapKeys: { adminKey?: string | undefined; virtualKey?: string | undefined };
   /** Drains requests (up to `server.drainMs`), flushes the ledger and closes stores. */
@@ -92,6 +95,9 @@ export interface RunningBreakwater {
 
 const IDEMPOTENCY_SWEEP_MS = 10 * 60_000;
 const STREAM_SWEEP_MS = 10 * 60_000;
+
+/** With `server.warmUp` off nothing warms up, so no request is tagged cold for that. */
+const NO_WARM_UP: BackgroundWarmUp = Object.freeze({ done: Promise.resolve(), stop: () => {} });
 
 /** Secrets never reach the logs (SPEC OBS-4, SEC-1). */
 const REDACT_PATHS = ['apiKey', '*.apiKey', 'key', '*.key', 'headers.authorization', 'headers["x-api-key"]', 'authorization'];
@@ -115,19 +121,22 @@ export function createLogger(level: string): Logger {
 /**
  * Asks OpenAI-compatible upstreams that list no models which models they serve (SPEC PV-3), in
  * the background: readiness never waits on the network, and a failure only leaves the list short.
+ * Resolves once every answer or failure is in.
  */
-function discoverModels(config: Config, registry: ProviderRegistry, resolver: RouteResolver, warmth: Warmth, logger: Logger): void {
+function discoverModels(config: Config, registry: ProviderRegistry, resolver: RouteResolver, warmth: Warmth, logger: Logger): Promise<void> {
+  const discoveries: Array<Promise<void>> = [];
   for (const [name, provider] of Object.entries(config.providers)) {
     if (provider.kind !== 'openai-compatible' || provider.models) continue;
-    const adapter = registry.adapter(name);
-    adapter?.listModels?.({ signal: AbortSignal.timeout(30_000) }).then(
+    const discovery = registry.adapter(name)?.listModels?.({ signal: AbortSignal.timeout(30_000) }).then(
       (models) => {
         resolver.addDiscovered(models.map((model) => `${name}/${model}`));
         warmth.touch(name);
       },
       (err: unknown) => logger.warn({ provider: name, err: err instanceof Error ? err.message : String(err) }, 'model discovery failed'),
     );
+    if (discovery) discoveries.push(discovery);
   }
+  return Promise.all(discoveries).then(() => {});
 }
 
 /**
@@ -297,10 +306,13 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   registerDashboardRoutes(http, { authenticate, observability, breakers: () => resilience.breakers, stores, runs: runsView, clock: systemClock });
   registerTenancyRoutes(http, { authenticate, stores, keys, directory: tenancy.directory, clock });
   const address = await http.listen(config.server.port, config.server.host);
-  discoverModels(config, registry, resolver, warmth, logger);
+  const discovery = discoverModels(config, registry, resolver, warmth, logger);
   // Discovery fetches the same model list a warm-up ping would.
   const discovered = (name: string) => config.providers[name]?.kind === 'openai-compatible' && !config.providers[name]?.models;
   const keepWarm = startKeepWarm({ config, adapter: (name) => registry.adapter(name), warmth, clock, logger, skipWarmUp: discovered });
+  const warmUp = config.server.warmUp
+    ? startBackgroundWarmUp({ clock, traffic: http, warmth, quietMs: config.server.warmUpQuietMs, connections: Promise.all([discovery, keepWarm.warmedUp]), logger })
+    : NO_WARM_UP;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | undefined;
@@ -322,12 +334,14 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
     runs,
     warmth,
     keepWarm,
+    warmUp,
     bootstrapKeys,
     close() {
       closing ??= (async () => {
         idempotency.stop();
         healthChecks.stop();
         keepWarm.stop();
+        warmUp.stop();
         await http.drain(config.server.drainMs);
         await runs.stop();
         await streams.stop();

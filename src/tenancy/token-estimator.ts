@@ -16,8 +16,9 @@ let loading: Promise<void> | undefined;
 
 /**
  * Starts loading gpt-tokenizer (o200k) in the background, once. It is never part of the boot
- * module graph (SPEC CS-1): admission calls this on the first request that needs a token count.
- * Until it has loaded, and if it fails to, estimates fall back to 4 characters per token.
+ * module graph (SPEC CS-1): the idle warm-up after ready calls this once the server is quiet, and
+ * admission on the first request that needs a token count, whichever comes first. Until it has
+ * loaded, and if it fails to, estimates fall back to 4 characters per token.
  */
 export function loadTokenizer(): Promise<void> {
   loading ??= import('gpt-tokenizer/encoding/o200k_base').then(
@@ -27,6 +28,11 @@ export function loadTokenizer(): Promise<void> {
     () => {},
   );
   return loading;
+}
+
+/** Whether the tokenizer has started loading (or has loaded). */
+export function tokenizerLoading(): boolean {
+  return loading !== undefined;
 }
 
 /** Whether token counts are exact (tokenizer loaded) rather than length-based. */
