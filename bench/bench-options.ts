@@ -47,7 +47,7 @@ environment:
   BENCH_STREAMS      concurrent streams for TTFT (default 100)
   BENCH_RATE         requests/s of the fixed-rate latency run (default 1000)
   BENCH_LONG_STREAMS concurrent long streams of the streams phase (default 1000, quick 100)
-  BENCH_COLD_STARTS  fresh starts, each followed by a restart (default 20, quick 1)
+  BENCH_COLD_STARTS  cold-start runs: a fresh start, its restart and three first-event probes each (default 20, quick 1)
   BENCH_MAX_TOKENS   max_tokens of every request (default 64)
   BENCH_TENANT_LIMITS 0 serves the load with the printed key (auth, no limits or budgets); default 1
   BENCH_GATEWAY_NODE_FLAGS  Node/V8 flags for the gateway process, e.g. "--max-semi-space-size=4"
