@@ -95,7 +95,7 @@ export async function startBenchEnvironment(tmpDir: string, withPaced: boolean, 
     ]);
     const dataDir = join(tmpDir, 'gateway-data');
     mkdirSync(dataDir, { recursive: true });
-    const gatewayLog = join(tmpDir, 'breakwater.log');
+    const gatewayLog = process.env.BENCH_GATEWAY_LOG ?? join(tmpDir, 'breakwater.log');
     const configPath = writeBenchConfig(tmpDir, upstream.url, pacedUpstream?.url);
     const [bare, pacedBare, gateway] = await settleAll([
       startBareProxy('bare proxy', upstream.url).then(track),

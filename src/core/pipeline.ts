@@ -1,4 +1,4 @@
-import { runAttemptLoop, type AttemptPolicy, type AttemptRecord, type Verdict } from './attempt-loop.js';
+import { runAttemptLoop, type AttemptPolicy, type AttemptRecord, type LoopContext, type Verdict } from './attempt-loop.js';
 import type { Cancellable, Cancellation } from './cancellation.js';
 import type { Clock } from './clock.js';
 import { BreakwaterError } from './errors.js';
@@ -129,6 +129,33 @@ async function openStream(adapter: ProviderAdapter, request: CanonicalRequest, c
 }
 
 /**
+ * The attempt loop's view of a stream's pipeline: attempts resolve at the first token. It reads
+ * through to `ctx` rather than copying it, because a copy would drop (spread) or force (assign) a
+ * lazy `signal` getter, and an object literal with a getter costs a hidden class per request.
+ */
+class FirstTokenLoopContext implements LoopContext {
+  readonly resolvesAtFirstToken = true;
+
+  constructor(private readonly ctx: PipelineContext<never>) {}
+
+  get clock(): Clock {
+    return this.ctx.clock;
+  }
+
+  get signal(): AbortSignal {
+    return this.ctx.signal;
+  }
+
+  get cancel(): Cancellation | undefined {
+    return this.ctx.cancel;
+  }
+
+  get deadlineAt(): number {
+    return this.ctx.deadlineAt;
+  }
+}
+
+/**
  * Opens a stream on the first candidate that produces content. Until then failures retry or fall
  * back invisibly to the client; the caller commits response headers only after this resolves,
  * so a request that fails early keeps its real HTTP status. An answer that finished before any
@@ -138,8 +165,7 @@ export async function executeStream<C extends Candidate>(request: CanonicalReque
   const outcome = await runAttemptLoop(
     candidates,
     ctx.policy,
-    // Object.assign: a spread copy plus a new key is a slow path on Node 20's V8.
-    Object.assign({}, ctx, { resolvesAtFirstToken: true }),
+    new FirstTokenLoopContext(ctx),
     (candidate, cancellable, timeouts) => openStream(candidate.adapter, request, attemptContext(candidate, ctx as PipelineContext<never>, cancellable, timeouts)),
     (opened) => (opened.complete && ctx.validate ? ctx.validate(collectResponse(opened.head)) : undefined),
     (opened) => void opened.iterator.return?.(),

@@ -37,17 +37,32 @@ export interface CallContext {
  * spread: either would otherwise make an AbortSignal the attempt may never need.
  */
 export function callContext(upstreamModel: string, cancellable: Cancellable, clock: Clock, requestId: string, timeouts: AttemptTimeouts, headers: Record<string, string> | undefined): CallContext {
-  return {
-    upstreamModel,
-    cancel: cancellable.cancel,
-    get signal() {
-      return cancellable.signal;
-    },
-    clock,
-    requestId,
-    timeouts,
-    headers,
-  };
+  return new LazySignalCallContext(upstreamModel, cancellable, clock, requestId, timeouts, headers);
+}
+
+/**
+ * A class, not an object literal with `get signal()`: such a literal gets a hidden class of its own
+ * each time (its getter is a new closure), allocated in V8's old space, and that map keeps the
+ * closure's whole request alive through every scavenge until the next mark-compact. The
+ * prototype getter is shared by all instances.
+ */
+class LazySignalCallContext implements CallContext {
+  readonly cancel: Cancellation | undefined;
+
+  constructor(
+    readonly upstreamModel: string,
+    private readonly source: Cancellable,
+    readonly clock: Clock,
+    readonly requestId: string,
+    readonly timeouts: AttemptTimeouts,
+    readonly headers: Record<string, string> | undefined,
+  ) {
+    this.cancel = source.cancel;
+  }
+
+  get signal(): AbortSignal {
+    return this.source.signal;
+  }
 }
 
 /** `ctx` with other timeouts. */

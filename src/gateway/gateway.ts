@@ -8,6 +8,7 @@ import type { KeyRecord, RequestRecord } from '../store/interfaces.js';
 import type { LedgerWriter } from './ledger-writer.js';
 import { buildRequestRecord, ledgerStatus, type RequestOutcome } from './request-ledger.js';
 import type { PricedCandidate, ResolvedRoute, RouteResolver } from './route-resolver.js';
+import { RequestPipelineContext } from './request-pipeline-context.js';
 import { relayStream } from './stream-relay.js';
 import { createDegenerationGuard } from '../validation/validators.js';
 import type { Admission } from '../tenancy/admission.js';
@@ -246,19 +247,17 @@ export class Gateway {
     const deadlineMs = ctx.timeoutMs === undefined ? route.deadlineMs : Math.min(route.deadlineMs, ctx.timeoutMs);
     // The deadline needs no timer of its own: every attempt's timeouts are clamped to what is left
     // of it, and waits between attempts never outlast it.
-    const pipeline: PipelineContext<PricedCandidate> = {
-      requestId: ctx.requestId,
-      clock: this.deps.clock,
-      cancel: ctx.cancel,
-      get signal() {
-        return ctx.signal;
-      },
-      deadlineAt: this.deps.clock.now() + deadlineMs,
-      headers: ctx.upstreamHeaders,
-      policy: route.policy,
-      streamUpstream: route.streamUpstream,
-      validate: this.deps.validation?.(route, request),
-    };
+    const pipeline = new RequestPipelineContext(
+      ctx,
+      ctx.requestId,
+      this.deps.clock,
+      ctx.cancel,
+      this.deps.clock.now() + deadlineMs,
+      ctx.upstreamHeaders,
+      route.policy,
+      route.streamUpstream,
+      this.deps.validation?.(route, request),
+    );
     return { route, candidates, plan, pipeline };
   }
 

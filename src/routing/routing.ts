@@ -77,7 +77,8 @@ export function createRouting(deps: RoutingDeps): Routing {
       policy: rule.route.policy,
       streamUpstream: rule.route.streamUpstream,
     };
-    const shadowCtx: RequestContext = { ...ctx, requestId, receivedAt: performance.now(), receivedAtMs: Date.now(), key: { ...ctx.key, id: PLATFORM_COST_CENTER, orgId: undefined, teamId: undefined, userId: undefined }, warmth: undefined, response: undefined };
+    // The shadow call is not the client's: it has its own signal and no client cancellation.
+    const shadowCtx: RequestContext = { ...ctx, signal: controller.signal, cancel: undefined, requestId, receivedAt: performance.now(), receivedAtMs: Date.now(), key: { ...ctx.key, id: PLATFORM_COST_CENTER, orgId: undefined, teamId: undefined, userId: undefined }, warmth: undefined, response: undefined };
     let decision: RouteDecisionRecord = { rule: rule.id, strategy: 'ordered', tier: 'shadow', shadowOf: ctx.requestId, billedTo: PLATFORM_COST_CENTER };
     try {
       const outcome = await executeGenerate({ ...request, stream: false }, strong, pipeline);

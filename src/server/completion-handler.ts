@@ -7,6 +7,7 @@ import type { Gateway, GenerateResult, RequestContext } from '../gateway/gateway
 import { validateIdempotencyKey, type IdempotencyCoordinator } from '../gateway/idempotency.js';
 import type { KeyRecord } from '../store/interfaces.js';
 import type { ChatCodec, StreamEncoder } from './chat-codecs.js';
+import { ClientRequestContext } from './client-request-context.js';
 import { readJsonBody, sendJson } from './http-io.js';
 import { handleIdempotentCompletion } from './idempotent-completion.js';
 import { serveResumableStream, wantsResumable, type ResumableStreamSettings } from './resumable-completion.js';
@@ -71,25 +72,22 @@ export async function handleCompletion(
 
 /** The gateway's view of one client request. */
 export function requestContextFor(req: IncomingMessage, info: HandlerRequest, dialect: Dialect, request: CanonicalRequest, res?: ServerResponse): RequestContext {
-  return {
-    requestId: info.requestId,
-    key: info.key,
+  return new ClientRequestContext(
+    info,
+    info.requestId,
+    info.key,
     dialect,
-    endpoint: req.url ?? '',
-    cancel: info.cancel,
-    // A getter: the AbortSignal is made only if something on this request's path needs one.
-    get signal() {
-      return info.signal;
-    },
-    receivedAt: info.receivedAt,
-    receivedAtMs: info.receivedAtMs,
-    upstreamHeaders: upstreamHeadersFor(req, info.requestId),
-    tags: tagsFor(req, request.metadata),
-    endUser: request.user ?? request.metadata?.user_id,
-    timeoutMs: timeoutFor(req),
-    priority: priorityFor(req),
-    response: res,
-  };
+    req.url ?? '',
+    info.cancel,
+    info.receivedAt,
+    info.receivedAtMs,
+    upstreamHeadersFor(req, info.requestId),
+    tagsFor(req, request.metadata),
+    request.user ?? request.metadata?.user_id,
+    timeoutFor(req),
+    priorityFor(req),
+    res,
+  );
 }
 
 /** Sends a complete answer in the client's dialect. */

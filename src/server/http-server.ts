@@ -10,7 +10,8 @@ import type { HandlerRequest } from './completion-handler.js';
 import { markReceivedAt, sendJson } from './http-io.js';
 import { errorHeaders, renderErrorBody } from './render-error.js';
 import { requestIdFor } from './request-context.js';
-import { Router, type Handler } from './router.js';
+import { Router, type Handler, type RouteParams } from './router.js';
+import type { KeyRecord } from '../store/interfaces.js';
 
 const headerText = (value: number | string | string[] | undefined): string | undefined => (value === undefined ? undefined : String(value));
 
@@ -60,6 +61,30 @@ export function sendError(res: ServerResponse, thrown: unknown, dialect: Dialect
   const headers = errorHeaders(error);
   if (receivedAt !== undefined) headers['x-breakwater-overhead-ms'] = Math.max(0, performance.now() - receivedAt - (error.details.upstreamMs ?? 0)).toFixed(3);
   sendJson(res, error.status, renderErrorBody(error, dialect), headers);
+}
+
+/**
+ * What the server knows of a request before its handler runs. A class, not an object literal with
+ * `get signal()`: V8 gives such a literal a hidden class of its own each time (its getter is a new
+ * closure), allocates that map in old space, and the map keeps the closure's whole request alive
+ * through every scavenge until a mark-compact. `key` is declared so that `withKey` filling it in
+ * keeps one shape for all instances.
+ */
+class ServerRequestInfo implements RequestInfo {
+  key: KeyRecord | undefined = undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly receivedAt: number,
+    readonly receivedAtMs: number,
+    readonly cancel: Cancellation,
+    readonly dialect: Dialect,
+    readonly params: RouteParams,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.cancel.signal;
+  }
 }
 
 /**
@@ -114,17 +139,7 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
         res.setHeader('allow', match.allowed.join(', '));
         throw new BreakwaterError('method_not_allowed', `${req.method} is not allowed on ${path}; use ${match.allowed.join(' or ')}`);
       }
-      const info = {
-        requestId,
-        receivedAt,
-        receivedAtMs: Date.now(),
-        cancel,
-        get signal() {
-          return cancel.signal;
-        },
-        dialect,
-        params: match.params,
-      };
+      const info = new ServerRequestInfo(requestId, receivedAt, Date.now(), cancel, dialect, match.params);
       await match.handler(req, res, info);
     } catch (thrown) {
       const error = toBreakwaterError(thrown);

@@ -1,7 +1,7 @@
 import type { ConfigOverrides } from '../config/load-config.js';
 import { lookupPrice } from '../config/prices.js';
 import type { PriceConfig } from '../config/schema.js';
-import type { CallContext, ProviderAdapter } from '../core/provider.js';
+import { callContext, type CallContext, type ProviderAdapter } from '../core/provider.js';
 import type { AgentDefinition, RunContext } from '../runs/define-agent.js';
 import { parseSimFault, type SimFault } from '../sim/sim-fault.js';
 import { createSimFaultState } from '../sim/sim-fault-state.js';
@@ -99,7 +99,9 @@ export function gatewayFaultDecorator(scenario: Scenario, seed: number): (adapte
     if (!faulted) return adapter;
     const withFault = (ctx: CallContext): CallContext => {
       const fired = state.select(faulted.faults, faulted.model);
-      return fired.length === 0 ? ctx : { ...ctx, headers: { ...ctx.headers, 'x-sim-fault': fired.map(withoutDice).join(',') } };
+      if (fired.length === 0) return ctx;
+      // Not a spread: a call context's `signal` is a getter on its prototype, which a spread drops.
+      return callContext(ctx.upstreamModel, ctx, ctx.clock, ctx.requestId, ctx.timeouts, { ...ctx.headers, 'x-sim-fault': fired.map(withoutDice).join(',') });
     };
     return {
       id: adapter.id,
