@@ -1,8 +1,9 @@
 // Architecture and naming checks tsc cannot make: src/core imports nothing from the rest of the
-// project (or outside node:), file names are kebab-case, and no provider names are branched on
-// in the core.
+// project (or outside node:), file names are kebab-case, no provider names are branched on in the
+// core, and no object literal inside a function has a getter or setter.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import ts from 'typescript';
 
 const problems = [];
 
@@ -36,6 +37,31 @@ for (const file of files('src/core')) {
     if (!inside) problems.push(`${relative('.', file)}: core must not import '${target}'`);
   }
   if (/provider\s*===?\s*['"]/.test(text)) problems.push(`${relative('.', file)}: core must not branch on provider names`);
+}
+
+// An object literal with `get x() {…}` evaluated per call gets a hidden class of its own each
+// time (the accessor is a new closure). V8 keeps maps in old space, so every such object keeps
+// its closure's context (a whole request, say) alive through scavenges until a mark-compact: at
+// 1,000 req/s four of them promoted 16 % of everything the gateway allocated (docs/performance.md).
+// Use a class with a prototype getter. An object made once (a factory's return value) may opt
+// out with `// lint-allow-literal-accessor: <why>` on the line before the literal.
+const ALLOW = 'lint-allow-literal-accessor';
+for (const file of files('src')) {
+  if (!file.endsWith('.ts')) continue;
+  const text = readFileSync(file, 'utf8');
+  if (!/\b[gs]et\s+[\w$]+\s*\(/.test(text)) continue;
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const lines = text.split('\n');
+  const visit = (node, inFunction) => {
+    if ((ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node)) && ts.isObjectLiteralExpression(node.parent) && inFunction) {
+      const line = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
+      const literal = source.getLineAndCharacterOfPosition(node.parent.getStart(source)).line;
+      if (!lines[literal - 1]?.includes(ALLOW)) problems.push(`${relative('.', file)}:${line + 1}: accessor in an object literal made per call; use a class (see scripts/lint.mjs)`);
+    }
+    const entersFunction = ts.isFunctionLike(node) && !ts.isGetAccessorDeclaration(node) && !ts.isSetAccessorDeclaration(node);
+    ts.forEachChild(node, (child) => visit(child, inFunction || entersFunction));
+  };
+  visit(source, false);
 }
 
 if (problems.length > 0) {

@@ -7,6 +7,7 @@
 // everything the gateway allocated (docs/performance.md). The shape is the mechanism, so the shape
 // is what this checks.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import pino from 'pino';
@@ -62,4 +63,10 @@ test("the server's per-request info keeps the signal lazy on its prototype", asy
     http.server.closeAllConnections();
     await new Promise<void>((resolve) => http.server.close(() => resolve()));
   }
+});
+
+test('no object literal made per call in src has an accessor (scripts/lint.mjs)', () => {
+  // The lint walks every src file's syntax tree; it exits non-zero and names the line otherwise.
+  const output = execFileSync(process.execPath, ['scripts/lint.mjs'], { encoding: 'utf8' });
+  assert.match(output, /lint: layout and naming ok/);
 });

@@ -157,6 +157,7 @@ export function createHttpServer(options: HttpServerOptions, logger: Logger, acc
     else socket.destroy();
   });
 
+  // lint-allow-literal-accessor: one per server
   return {
     server,
     router,

@@ -63,6 +63,7 @@ export async function connectRedis(url: string, prefix = 'bw:'): Promise<RedisLi
   await Promise.race([connecting, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
 
   const send = (args: string[]) => client.sendCommand(args) as Promise<unknown>;
+  // lint-allow-literal-accessor: one per connection
   return {
     prefix,
     get ready() {

@@ -50,6 +50,7 @@ export function createSimWorld(scenario: string | Record<string, unknown>, optio
   let world: WorldStore = openWorldStore(':memory:', loaded.fixtures);
   let tools = createWorldTools({ scenario: loaded.scenario, world, seed });
   const trialOptions = async () => ({ seed, agent: options.agent ?? (await importAgent(loaded)), cli: options.cli ?? join(process.cwd(), 'dist/breakwater.cjs') });
+  // lint-allow-literal-accessor: one per simulated world
   return {
     loaded,
     get tools() {

@@ -66,6 +66,7 @@ export function createJsonSchemaCache(options: JsonSchemaCacheOptions = {}): Jso
     }
   }
 
+  // lint-allow-literal-accessor: one cache per process
   return {
     get(schema) {
       // An identity hit skips serialising; it stays valid after LRU eviction because Ajv's compiled
