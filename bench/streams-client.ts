@@ -71,8 +71,8 @@ async function oneStream(): Promise<void> {
 }
 
 process.stdout.write(JSON.stringify({ event: 'ready', pid: process.pid }) + '\n');
-const started = performance.now();
-const t0 = started;
+/** When the ramp began; each stream's own `started` is its slot on it. */
+const t0 = performance.now();
 // Each stream's [start offset ms, TTFT ms], to see when the slow ones started (BENCH_STREAMS_SAMPLES=<file>).
 const samples: Array<[number, number]> | undefined = process.env.BENCH_STREAMS_SAMPLES ? [] : undefined;
 const interval = job.rampMs / job.streams;
@@ -81,7 +81,7 @@ const interval = job.rampMs / job.streams;
 await Promise.all(
   Array.from({ length: job.streams }, (_, i) => new Promise<void>((resolve) => setTimeout(() => oneStream().then(resolve), i * interval))),
 );
-const result: StreamsClientResult = { event: 'result', ok, failures, errors, maxOpen, ttftMs: summarize(ttft.values()), elapsedS: (performance.now() - started) / 1000 };
+const result: StreamsClientResult = { event: 'result', ok, failures, errors, maxOpen, ttftMs: summarize(ttft.values()), elapsedS: (performance.now() - t0) / 1000 };
 if (samples) writeFileSync(`${process.env.BENCH_STREAMS_SAMPLES}.${job.url.split(':').pop()}.json`, JSON.stringify(samples));
 process.stdout.write(JSON.stringify(result) + '\n');
 await pool.close();

@@ -8,7 +8,7 @@ import { defineAgent } from '../src/runs/define-agent.js';
 import type { RequestRecord } from '../src/store/interfaces.js';
 import { parsePrometheus, sampleSum } from './helpers/prometheus-text.js';
 import { runClient } from './helpers/run-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { completeChat, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const SLEEP_AFTER_IDLE_MS = 60_000;
 
@@ -76,16 +76,6 @@ function configFor(baseUrl: string, options: { keepWarm?: boolean | string; warm
   ].join('\n');
 }
 
-async function complete(gw: TestGateway): Promise<string> {
-  const res = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hello' }] }),
-  });
-  assert.equal(res.status, 200, await res.clone().text());
-  await res.json();
-  return res.headers.get('x-breakwater-request-id')!;
-}
 
 async function ledgerRow(gw: TestGateway, id: string): Promise<RequestRecord> {
   await gw.app.ledger.flush();
@@ -124,15 +114,15 @@ describe('cold and warm requests (SPEC CS-2, CS-3, CS-4, E2E-10)', () => {
     const gw = await startTestGateway({ configYaml: configFor(upstream.baseUrl, { warmUp: false }), clock, logger });
     cleanups.push(() => gw.close());
 
-    const first = await ledgerRow(gw, await complete(gw));
+    const first = await ledgerRow(gw, await completeChat(gw, 'chat'));
     assert.equal(first.cold, true, 'nothing warmed the upstream: the first request is cold');
     assert.ok(first.initMs! > 0, `it paid for the connection: initMs ${first.initMs}`);
-    const second = await ledgerRow(gw, await complete(gw));
+    const second = await ledgerRow(gw, await completeChat(gw, 'chat'));
     assert.equal(second.cold, undefined, 'the next request finds it warm');
     assert.equal(second.initMs, undefined);
 
     await idle(gw, clock, 61_000);
-    const afterIdle = await ledgerRow(gw, await complete(gw));
+    const afterIdle = await ledgerRow(gw, await completeChat(gw, 'chat'));
     assert.equal(afterIdle.cold, true, 'the first request after an idle minute is cold');
     assert.equal(upstream.completionsServedAsleep, 1, 'and the upstream had fallen asleep');
 
@@ -161,10 +151,10 @@ describe('cold and warm requests (SPEC CS-2, CS-3, CS-4, E2E-10)', () => {
     assert.equal(upstream.pings, 1, 'warmed up once after ready');
 
     const records: RequestRecord[] = [];
-    records.push(await ledgerRow(gw, await complete(gw)));
+    records.push(await ledgerRow(gw, await completeChat(gw, 'chat')));
     for (let round = 0; round < 3; round++) {
       await idle(gw, clock, 150_000);
-      records.push(await ledgerRow(gw, await complete(gw)));
+      records.push(await ledgerRow(gw, await completeChat(gw, 'chat')));
     }
     assert.equal(upstream.pings, 1 + 15, 'one ping per 30 s');
     assert.equal(upstream.completionsServedAsleep, 0);
@@ -204,10 +194,10 @@ describe('cold and warm requests (SPEC CS-2, CS-3, CS-4, E2E-10)', () => {
     await warmedUp(gw, clock);
 
     const records: RequestRecord[] = [];
-    records.push(await ledgerRow(gw, await complete(gw)));
+    records.push(await ledgerRow(gw, await completeChat(gw, 'chat')));
     for (let round = 0; round < 3; round++) {
       await idle(gw, clock, 150_000);
-      records.push(await ledgerRow(gw, await complete(gw)));
+      records.push(await ledgerRow(gw, await completeChat(gw, 'chat')));
     }
     assert.equal(upstream.pings, 1, 'only the warm-up ping');
     assert.equal(upstream.completionsServedAsleep, 3);

@@ -41,7 +41,7 @@ test('a pipeline context and a client request context keep the signal lazy on th
   const req = { url: '/v1/chat/completions', headers: {} } as IncomingMessage;
   const ctx = requestContextFor(req, info, 'openai-chat', { model: 'm', messages: [] } as never);
   assert.equal(Object.getOwnPropertyDescriptor(ctx, 'signal'), undefined, 'requestContextFor: signal must not be an own accessor');
-  const pipeline = new RequestPipelineContext(ctx, 'req_2', systemClock, cancel, 0, undefined, {} as never, undefined, undefined);
+  const pipeline = new RequestPipelineContext(ctx, systemClock, { deadlineAt: 0, policy: {} as never, streamUpstream: undefined, validate: undefined });
   assertLazySignalOnPrototype(pipeline, cancel, 'RequestPipelineContext');
   assert.equal(ctx.signal.aborted, true);
 });

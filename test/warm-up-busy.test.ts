@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { ManualClock } from '../src/core/clock.js';
 import { TOKENIZER_WARM_UP_BOUND_MS } from '../src/server/background-warm-up.js';
 import { tokenizerLoaded, tokenizerLoading } from '../src/tenancy/token-estimator.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { completeChat, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 // The tokenizer is a module-level singleton: this file gets a process of its own from Node's test
 // runner, so it starts unloaded (the first assertion would say otherwise).
@@ -11,17 +11,6 @@ import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 const QUIET_MS = 1_000;
 const START = 1_700_000_000_000;
 
-/** A chat completion as an application sends it; returns its request id. */
-async function complete(gw: TestGateway): Promise<string> {
-  const res = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'sim-fast', messages: [{ role: 'user', content: 'hello' }] }),
-  });
-  assert.equal(res.status, 200, await res.clone().text());
-  await res.json();
-  return res.headers.get('x-breakwater-request-id')!;
-}
 
 /** Whether the ledger tagged each request cold. */
 async function coldTags(gw: TestGateway, ids: readonly string[]): Promise<boolean[]> {
@@ -44,7 +33,7 @@ describe('warm-up on a busy server (SPEC CS-2, CS-3)', () => {
     // A request every half quiet period: no check ever finds a quiet one behind it.
     const early: string[] = [];
     while (clock.now() < START + TOKENIZER_WARM_UP_BOUND_MS) {
-      early.push(await complete(gw));
+      early.push(await completeChat(gw, 'sim-fast'));
       await clock.advance(QUIET_MS / 2 - 1);
       assert.equal(tokenizerLoading(), false, `still busy at +${clock.now() - START} ms`);
       await clock.advance(1);
@@ -54,7 +43,7 @@ describe('warm-up on a busy server (SPEC CS-2, CS-3)', () => {
     await gw.app.warmUp.done;
     assert.equal(tokenizerLoaded(), true);
 
-    const warm = await complete(gw);
+    const warm = await completeChat(gw, 'sim-fast');
     assert.equal(early.length, 20);
     assert.deepEqual(await coldTags(gw, early), early.map(() => true), 'each request before the warm-up finished is cold, though the sim was just used');
     assert.deepEqual(await coldTags(gw, [warm]), [false], 'after it, a request to a provider used 500 ms ago is warm');

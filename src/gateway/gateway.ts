@@ -247,17 +247,12 @@ export class Gateway {
     const deadlineMs = ctx.timeoutMs === undefined ? route.deadlineMs : Math.min(route.deadlineMs, ctx.timeoutMs);
     // The deadline needs no timer of its own: every attempt's timeouts are clamped to what is left
     // of it, and waits between attempts never outlast it.
-    const pipeline = new RequestPipelineContext(
-      ctx,
-      ctx.requestId,
-      this.deps.clock,
-      ctx.cancel,
-      this.deps.clock.now() + deadlineMs,
-      ctx.upstreamHeaders,
-      route.policy,
-      route.streamUpstream,
-      this.deps.validation?.(route, request),
-    );
+    const pipeline = new RequestPipelineContext(ctx, this.deps.clock, {
+      deadlineAt: this.deps.clock.now() + deadlineMs,
+      policy: route.policy,
+      streamUpstream: route.streamUpstream,
+      validate: this.deps.validation?.(route, request),
+    });
     return { route, candidates, plan, pipeline };
   }
 

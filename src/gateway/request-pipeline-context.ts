@@ -2,7 +2,16 @@ import type { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import type { AttemptPolicy, PipelineContext, Verdict } from '../core/pipeline.js';
 import type { CanonicalResponse } from '../core/types.js';
+import type { RequestContext } from './gateway.js';
 import type { PricedCandidate } from './route-resolver.js';
+
+/** What the route decided for one request's pipeline. */
+export interface PipelineRoute {
+  deadlineAt: number;
+  policy: AttemptPolicy<PricedCandidate>;
+  streamUpstream: boolean | undefined;
+  validate: ((response: CanonicalResponse) => Verdict | undefined | Promise<Verdict | undefined>) | undefined;
+}
 
 /**
  * One request's pipeline context. A class, not an object literal with `get signal()`: V8 gives
@@ -12,17 +21,27 @@ import type { PricedCandidate } from './route-resolver.js';
  * AbortSignal lazy.
  */
 export class RequestPipelineContext implements PipelineContext<PricedCandidate> {
+  readonly requestId: string;
+  readonly cancel: Cancellation | undefined;
+  readonly headers: Record<string, string> | undefined;
+  readonly deadlineAt: number;
+  readonly policy: AttemptPolicy<PricedCandidate>;
+  readonly streamUpstream: boolean | undefined;
+  readonly validate: PipelineRoute['validate'];
+
   constructor(
-    private readonly client: { readonly signal: AbortSignal },
-    readonly requestId: string,
+    private readonly client: RequestContext,
     readonly clock: Clock,
-    readonly cancel: Cancellation | undefined,
-    readonly deadlineAt: number,
-    readonly headers: Record<string, string> | undefined,
-    readonly policy: AttemptPolicy<PricedCandidate>,
-    readonly streamUpstream: boolean | undefined,
-    readonly validate: ((response: CanonicalResponse) => Verdict | undefined | Promise<Verdict | undefined>) | undefined,
-  ) {}
+    route: PipelineRoute,
+  ) {
+    this.requestId = client.requestId;
+    this.cancel = client.cancel;
+    this.headers = client.upstreamHeaders;
+    this.deadlineAt = route.deadlineAt;
+    this.policy = route.policy;
+    this.streamUpstream = route.streamUpstream;
+    this.validate = route.validate;
+  }
 
   get signal(): AbortSignal {
     return this.client.signal;

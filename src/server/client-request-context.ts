@@ -1,8 +1,11 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cancellation } from '../core/cancellation.js';
-import type { Dialect } from '../core/types.js';
+import type { CanonicalRequest, Dialect } from '../core/types.js';
 import type { RequestContext } from '../gateway/gateway.js';
 import type { WarmthClaim } from '../gateway/warmth.js';
 import type { KeyRecord, RequestRecord } from '../store/interfaces.js';
+import type { HandlerRequest } from './completion-handler.js';
+import { priorityFor, tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
 
 /**
  * The gateway's view of one client request. A class, not an object literal with `get signal()`:
@@ -10,30 +13,44 @@ import type { KeyRecord, RequestRecord } from '../store/interfaces.js';
  * allocates that map in old space, and the map keeps the closure's whole request (req, res,
  * contexts) alive through every scavenge until a mark-compact — at 1,000 req/s that promoted
  * ~9 KB per request. The prototype getter is shared and keeps the AbortSignal lazy. Every field
- * is declared here so that all instances share one shape.
+ * is set in the constructor so that all instances share one shape.
  */
 export class ClientRequestContext implements RequestContext {
+  readonly requestId: string;
+  readonly key: KeyRecord;
+  readonly endpoint: string;
+  readonly cancel: Cancellation | undefined;
+  readonly receivedAt: number;
+  readonly receivedAtMs: number;
+  readonly upstreamHeaders: Record<string, string>;
+  readonly tags: Record<string, string> | undefined;
+  readonly endUser: string | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly priority: string | undefined;
   onRecord: ((record: RequestRecord) => void) | undefined = undefined;
   warmth: WarmthClaim | undefined = undefined;
 
   constructor(
-    private readonly client: { readonly signal: AbortSignal },
-    readonly requestId: string,
-    readonly key: KeyRecord,
+    req: IncomingMessage,
+    private readonly info: HandlerRequest,
     readonly dialect: Dialect,
-    readonly endpoint: string,
-    readonly cancel: Cancellation | undefined,
-    readonly receivedAt: number,
-    readonly receivedAtMs: number,
-    readonly upstreamHeaders: Record<string, string> | undefined,
-    readonly tags: Record<string, string> | undefined,
-    readonly endUser: string | undefined,
-    readonly timeoutMs: number | undefined,
-    readonly priority: string | undefined,
-    readonly response: object | undefined,
-  ) {}
+    request: CanonicalRequest,
+    readonly response: ServerResponse | undefined,
+  ) {
+    this.requestId = info.requestId;
+    this.key = info.key;
+    this.endpoint = req.url ?? '';
+    this.cancel = info.cancel;
+    this.receivedAt = info.receivedAt;
+    this.receivedAtMs = info.receivedAtMs;
+    this.upstreamHeaders = upstreamHeadersFor(req, info.requestId);
+    this.tags = tagsFor(req, request.metadata);
+    this.endUser = request.user ?? request.metadata?.user_id;
+    this.timeoutMs = timeoutFor(req);
+    this.priority = priorityFor(req);
+  }
 
   get signal(): AbortSignal {
-    return this.client.signal;
+    return this.info.signal;
   }
 }

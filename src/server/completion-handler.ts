@@ -14,7 +14,6 @@ import { serveResumableStream, wantsResumable, type ResumableStreamSettings } fr
 import { SseWriter } from './sse-writer.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
 import type { StreamMetrics, StreamOutcome } from '../observability/stream-metrics.js';
-import { priorityFor, tagsFor, timeoutFor, upstreamHeadersFor } from './request-context.js';
 
 /** What a completion handler needs from the server. */
 export interface CompletionHandlerDeps {
@@ -72,22 +71,7 @@ export async function handleCompletion(
 
 /** The gateway's view of one client request. */
 export function requestContextFor(req: IncomingMessage, info: HandlerRequest, dialect: Dialect, request: CanonicalRequest, res?: ServerResponse): RequestContext {
-  return new ClientRequestContext(
-    info,
-    info.requestId,
-    info.key,
-    dialect,
-    req.url ?? '',
-    info.cancel,
-    info.receivedAt,
-    info.receivedAtMs,
-    upstreamHeadersFor(req, info.requestId),
-    tagsFor(req, request.metadata),
-    request.user ?? request.metadata?.user_id,
-    timeoutFor(req),
-    priorityFor(req),
-    res,
-  );
+  return new ClientRequestContext(req, info, dialect, request, res);
 }
 
 /** Sends a complete answer in the client's dialect. */

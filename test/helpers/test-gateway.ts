@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,4 +49,16 @@ export async function startTestGateway(
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A chat completion as an application sends it, with the printed key; asserts 200 and returns its request id. */
+export async function completeChat(gw: TestGateway, model: string): Promise<string> {
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }] }),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  await res.json();
+  return res.headers.get('x-breakwater-request-id')!;
 }
