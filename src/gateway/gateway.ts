@@ -14,7 +14,7 @@ import { createDegenerationGuard } from '../validation/validators.js';
 import type { Admission } from '../tenancy/admission.js';
 import type { Routing, RoutePlan } from '../routing/routing.js';
 import type { RequestObserver } from '../observability/request-observer.js';
-import { markCold, type Warmth, type WarmthClaim } from './warmth.js';
+import { CallTraffic, markCold, type Warmth, type WarmthClaim } from './warmth.js';
 
 /** Who is asking and how, for one request. */
 export interface RequestContext {
@@ -115,6 +115,9 @@ interface Prepared {
  * queue the ledger record.
  */
 export class Gateway {
+  /** LLM calls made through this gateway, for the idle warm-up (SPEC CS-2). */
+  readonly traffic = new CallTraffic();
+
   constructor(private readonly deps: GatewayDeps) {}
 
   /** Resolves the model for this key, or throws 404 / 403 without any upstream call. */
@@ -130,6 +133,7 @@ export class Gateway {
     let prepared: Prepared | undefined;
     let upstreamAt: number | undefined;
     this.deps.observer?.begin(ctx, request.model);
+    this.traffic.begin();
     try {
       prepared = this.prepare(request, ctx);
       await this.deps.admission?.admit(ctx, prepared.route, request);
@@ -150,6 +154,8 @@ export class Gateway {
       };
     } catch (thrown) {
       throw this.failed(ctx, request, prepared?.route, thrown, upstreamAt);
+    } finally {
+      this.traffic.end();
     }
   }
 
@@ -160,6 +166,7 @@ export class Gateway {
     let upstreamAt: number | undefined;
     let outcome;
     this.deps.observer?.begin(ctx, request.model);
+    this.traffic.begin();
     try {
       prepared = this.prepare(request, ctx);
       await this.deps.admission?.admit(ctx, prepared.route, request);
@@ -167,6 +174,7 @@ export class Gateway {
       upstreamAt = performance.now();
       outcome = await executeStream(request, prepared.candidates, prepared.pipeline);
     } catch (thrown) {
+      this.traffic.end();
       throw this.failed(ctx, request, prepared?.route, thrown, upstreamAt);
     }
     const { route, pipeline, plan } = prepared;
@@ -181,6 +189,7 @@ export class Gateway {
       validate: (pipeline.validate as AnswerValidation | undefined)?.contentOnly ? undefined : pipeline.validate,
       guard: route.degeneration ? createDegenerationGuard(route.degeneration) : undefined,
       onEnd: ({ usage, failure }) => {
+        this.traffic.end();
         if (failure && failure.details.reason !== 'client_closed') {
           // The attempt counted as a success at its first token; its real end counts too.
           const kind = failure.code === 'semantic_validation_failed' ? 'semantic' : failure.code === 'upstream_timeout' ? 'timeout' : 'error';
@@ -199,6 +208,15 @@ export class Gateway {
   /** Serves an embeddings request on the first candidate that has embeddings. */
   async embed(request: EmbeddingRequest, ctx: RequestContext): Promise<GenerateResult & { embedding: EmbeddingResponse }> {
     this.deps.observer?.begin(ctx, request.model);
+    this.traffic.begin();
+    try {
+      return await this.embedOnce(request, ctx);
+    } finally {
+      this.traffic.end();
+    }
+  }
+
+  private async embedOnce(request: EmbeddingRequest, ctx: RequestContext): Promise<GenerateResult & { embedding: EmbeddingResponse }> {
     const route = this.routeFor(request.model, ctx.key);
     const candidates = route.candidates.filter((c) => c.adapter.embed);
     if (candidates.length === 0) {

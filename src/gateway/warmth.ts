@@ -8,6 +8,50 @@ export interface WarmthClaim {
   readonly initMark: number;
 }
 
+/** Request counters the idle warm-up reads between its checks (SPEC CS-2). */
+export interface Traffic {
+  /** Requests being handled now. */
+  readonly inFlight: number;
+  /** Requests received since start; only grows. */
+  readonly started: number;
+}
+
+/**
+ * LLM calls through the gateway, whoever makes them: HTTP clients, but also runs and background
+ * responses, which the HTTP server never sees once their `202` went out. A call is in flight from
+ * its admission until its answer, or its stream, ended.
+ */
+export class CallTraffic implements Traffic {
+  inFlight = 0;
+  started = 0;
+
+  begin(): void {
+    this.started++;
+    this.inFlight++;
+  }
+
+  end(): void {
+    this.inFlight--;
+  }
+}
+
+/** Several counters read as one: quiet only when every one of them is. */
+export class CombinedTraffic implements Traffic {
+  constructor(private readonly sources: readonly Traffic[]) {}
+
+  get inFlight(): number {
+    let total = 0;
+    for (const source of this.sources) total += source.inFlight;
+    return total;
+  }
+
+  get started(): number {
+    let total = 0;
+    for (const source of this.sources) total += source.started;
+    return total;
+  }
+}
+
 /** The claim of every warm request: shared, so a warm request allocates nothing. */
 const WARM: WarmthClaim = Object.freeze({ cold: false, provider: '', initMark: 0 });
 

@@ -1,15 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { Warmth } from '../gateway/warmth.js';
+import type { Traffic, Warmth } from '../gateway/warmth.js';
 import { loadTokenizer, tokenizerLoading } from '../tenancy/token-estimator.js';
-
-/** The HTTP server's request counters, read only between the warm-up's checks. */
-export interface Traffic {
-  /** Requests being handled now. */
-  readonly inFlight: number;
-  /** Requests received since start; only grows. */
-  readonly started: number;
-}
 
 /**
  * A server never quiet this long after ready loads the tokenizer anyway: by then a request that

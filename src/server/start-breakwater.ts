@@ -13,7 +13,7 @@ import { IdempotencyCoordinator } from '../gateway/idempotency.js';
 import { LedgerWriter } from '../gateway/ledger-writer.js';
 import { createProviderRegistry } from '../gateway/provider-registry.js';
 import { startKeepWarm, type KeepWarm } from '../gateway/keep-warm.js';
-import { Warmth } from '../gateway/warmth.js';
+import { CombinedTraffic, Warmth } from '../gateway/warmth.js';
 import { startBackgroundWarmUp, type BackgroundWarmUp } from './background-warm-up.js';
 import type { Stores } from '../store/interfaces.js';
 import { openStores } from '../store/stores.js';
@@ -311,7 +311,7 @@ export async function startBreakwater(options: StartOptions = {}): Promise<Runni
   const discovered = (name: string) => config.providers[name]?.kind === 'openai-compatible' && !config.providers[name]?.models;
   const keepWarm = startKeepWarm({ config, adapter: (name) => registry.adapter(name), warmth, clock, logger, skipWarmUp: discovered });
   const warmUp = config.server.warmUp
-    ? startBackgroundWarmUp({ clock, traffic: http, warmth, quietMs: config.server.warmUpQuietMs, connections: Promise.all([discovery, keepWarm.warmedUp]), logger })
+    ? startBackgroundWarmUp({ clock, traffic: new CombinedTraffic([http, gateway.traffic]), warmth, quietMs: config.server.warmUpQuietMs, connections: Promise.all([discovery, keepWarm.warmedUp]), logger })
     : NO_WARM_UP;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
