@@ -101,7 +101,7 @@ function coldStartTable(results: BenchResults): string {
 
 /** Labels of the first-event probes, in the order they run. */
 const FIRST_EVENT_PROBES: readonly [keyof FirstEventResult, string][] = [
-  ['responses', 'streamed /v1/responses, sim-fast'],
+  ['responses', 'streamed /v1/responses, sim-smart'],
   ['responsesInstantUpstream', 'streamed /v1/responses, instant upstream'],
   ['run', 'POST /v1/runs, then events_url'],
 ];

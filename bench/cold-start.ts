@@ -37,7 +37,7 @@ export interface StartSummary {
 
 /** Receipt → first event of the interactive endpoints, each the first request of its own fresh process (SPEC CS-5). */
 export interface FirstEventResult {
-  /** Streamed `POST /v1/responses`, `sim-fast` at its real timing (~150 ms to the first token). */
+  /** Streamed `POST /v1/responses`, `sim-smart` at its real timing (~400 ms to the first token). */
   responses: FirstEventSummary;
   /** The same with an instant upstream (`sim.timeScale` 0): the gateway's own part. */
   responsesInstantUpstream: FirstEventSummary;

@@ -83,9 +83,12 @@ function expectEvents(what: string, seen: { first: string; last: string }, first
   if (seen.first !== first || !last.includes(seen.last)) throw new Error(`${what}: events went ${seen.first || 'none'} … ${seen.last || 'none'}, expected ${first} … ${last.join(' or ')}`);
 }
 
-/** A streamed `POST /v1/responses` on `sim-fast`: send → `response.created`. */
+/**
+ * A streamed `POST /v1/responses` on `sim-smart` (400 ms to its first token at its real timing, so
+ * the first event cannot be the answer's): send → `response.created`.
+ */
 export async function timeFirstResponseEvent(url: string, key: string): Promise<FirstEventTiming> {
-  const body = JSON.stringify({ model: 'sim-fast', input: 'Hello', stream: true, max_output_tokens: 16 });
+  const body = JSON.stringify({ model: 'sim-smart', input: 'Hello', stream: true, max_output_tokens: 16 });
   const started = performance.now();
   const response = await request(`${url}/v1/responses`, { method: 'POST', headers: headersFor(key), body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   await expectStatus(response, 200, 'POST /v1/responses (stream)');

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { ManualClock } from '../src/core/clock.js';
 import { defineAgent } from '../src/runs/define-agent.js';
 import { tokenizerLoading } from '../src/tenancy/token-estimator.js';
+import { heldUpstreamConfig, startHeldUpstream } from './helpers/held-upstream.js';
 import { runClient } from './helpers/run-client.js';
 import { startTestGateway } from './helpers/test-gateway.js';
 
@@ -13,29 +12,6 @@ import { startTestGateway } from './helpers/test-gateway.js';
 
 const QUIET_MS = 1_000;
 
-/** An OpenAI-compatible upstream that sends a stream's first token, then holds it open until released. */
-async function startHeldUpstream(): Promise<{ baseUrl: string; called: Promise<void>; release(): void; server: Server }> {
-  let called!: () => void;
-  let release!: () => void;
-  const calledP = new Promise<void>((resolve) => (called = resolve));
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const chunk = (delta: object, finish: string | null) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.setHeader('content-type', 'text/event-stream');
-      res.write(`data: ${JSON.stringify(chunk({ role: 'assistant', content: 'thinking' }, null))}\n\n`);
-      called();
-      void released.then(() => {
-        res.write(`data: ${JSON.stringify({ ...chunk({ content: ' done' }, 'stop'), usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } })}\n\n`);
-        res.end('data: [DONE]\n\n');
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, called: calledP, release, server };
-}
-
 describe('warm-up while a run streams (SPEC CS-2)', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
   after(async () => {
@@ -43,8 +19,8 @@ describe('warm-up while a run streams (SPEC CS-2)', () => {
   });
 
   it("a run's LLM call in flight keeps the tokenizer from loading; once it ended, a quiet server loads it", async () => {
-    const upstream = await startHeldUpstream();
-    cleanups.push(() => new Promise((resolve) => upstream.server.close(resolve)));
+    const upstream = await startHeldUpstream({ firstToken: 'sent' });
+    cleanups.push(() => upstream.close());
     const oneCall = defineAgent({
       name: 'one-call',
       async run(ctx) {
@@ -52,18 +28,7 @@ describe('warm-up while a run streams (SPEC CS-2)', () => {
       },
     });
     const clock = new ManualClock(1_700_000_000_000);
-    const configYaml = [
-      'server:',
-      `  warmUpQuietMs: ${QUIET_MS}`,
-      'providers:',
-      '  held:',
-      '    kind: openai-compatible',
-      `    baseUrl: ${upstream.baseUrl}`,
-      '    models: [m]',
-      'models:',
-      '  chat: held/m',
-      '',
-    ].join('\n');
+    const configYaml = heldUpstreamConfig(upstream.baseUrl, ['server:', `  warmUpQuietMs: ${QUIET_MS}`]);
     const gw = await startTestGateway({ configYaml, clock, agents: [oneCall] });
     cleanups.push(() => gw.close());
     const client = runClient(gw.url, gw.key);

@@ -38,6 +38,11 @@ export interface RequestContext {
   timeoutMs?: number | undefined;
   /** `x-breakwater-priority`: the lane, overriding the key's (SPEC MT-4). */
   priority?: string | undefined;
+  /**
+   * Called once a streamed request passed admission (key, limits, budgets, route), just before
+   * its upstream call: an answer whose first event is the gateway's own can commit here (SPEC CS-5).
+   */
+  onAdmitted?: (() => void) | undefined;
   /** Sees the ledger record as it is queued (a run step keeps its usage and cost). */
   onRecord?: ((record: RequestRecord) => void) | undefined;
   /** Set by the gateway before the upstream call: whether the upstream was cold (SPEC CS-3). */
@@ -171,6 +176,7 @@ export class Gateway {
       prepared = this.prepare(request, ctx);
       await this.deps.admission?.admit(ctx, prepared.route, request);
       this.claim(ctx, prepared.candidates[0]);
+      ctx.onAdmitted?.();
       upstreamAt = performance.now();
       outcome = await executeStream(request, prepared.candidates, prepared.pipeline);
     } catch (thrown) {

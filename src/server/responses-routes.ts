@@ -48,6 +48,13 @@ interface Creation {
   ctx: RequestContext;
 }
 
+/**
+ * How long after receipt a streamed response waits for the upstream's first token before sending
+ * `response.created` without it: SPEC CS-5's 200 ms for a first event, less room for the write.
+ * Waiting at all lets a fast answer's headers name what served it (API-9).
+ */
+const FIRST_EVENT_MS = 150;
+
 const notFound = (id: string) => new BreakwaterError('not_found', `no response with id ${id}`, { param: 'response_id' });
 
 /**
@@ -82,16 +89,22 @@ export async function handleCreateResponse(deps: ResponsesDeps, req: IncomingMes
     await serveStream({ heartbeat: SSE_HEARTBEAT_COMMENT, encoder }, deps, res, request, creation.ctx);
     return;
   }
-  const live = await startResponseStream(deps, creation);
+  const { live, admitted } = await startResponseStream(deps, creation);
   if (!request.stream) {
     sendJson(res, 200, live.snapshot!(), headers);
     return;
   }
-  await attachCreator(deps, res, live, { heartbeat: SSE_HEARTBEAT_COMMENT, headers, signal: creation.ctx.signal, background: parsed.background });
+  // `response.created` is ours, not the upstream's, so it need not wait for the first token: the
+  // headers go out at the first token or FIRST_EVENT_MS after receipt, whichever comes first, but
+  // never before admission passed, so a refused request keeps its HTTP status (SPEC CS-5, ST-5).
+  await attachCreator(deps, res, live, { heartbeat: SSE_HEARTBEAT_COMMENT, headers, signal: creation.ctx.signal, background: parsed.background, commitAt: admitted });
 }
 
-/** Starts the producer of a stored streamed or background response. */
-async function startResponseStream(deps: ResponsesDeps, creation: Creation): Promise<LiveStream> {
+/**
+ * Starts the producer of a stored streamed or background response. `admitted` resolves once the
+ * request passed admission and {@link FIRST_EVENT_MS} passed since receipt; never if refused.
+ */
+async function startResponseStream(deps: ResponsesDeps, creation: Creation): Promise<{ live: LiveStream; admitted: Promise<void> }> {
   const { parsed, request } = creation;
   const encoder: ResponsesStreamEncoder = createOpenAIResponsesStreamEncoder({
     id: creation.id,
@@ -101,6 +114,11 @@ async function startResponseStream(deps: ResponsesDeps, creation: Creation): Pro
     initialStatus: parsed.background ? 'queued' : 'in_progress',
   });
   const gateway = deps.gateway();
+  let onAdmitted!: () => void;
+  const firstEventAt = creation.ctx.receivedAt + Math.min(FIRST_EVENT_MS, deps.stream.earlyCommitMs);
+  const admitted = new Promise<void>((resolve) => (onAdmitted = resolve)).then(
+    () => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, firstEventAt - performance.now())).unref()),
+  );
   const live = await deps.hub.start({
     id: creation.id,
     tenant: creation.tenant,
@@ -112,14 +130,14 @@ async function startResponseStream(deps: ResponsesDeps, creation: Creation): Pro
     keepWhenDetached: parsed.background,
     observer: deps.metrics?.start('/v1/responses', creation.ctx.receivedAtMs),
     open: async (signal) => {
-      const session = await gateway.stream(request, detachedContext(creation.ctx, signal));
+      const session = await gateway.stream(request, { ...detachedContext(creation.ctx, signal), onAdmitted });
       return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy, cold: session.cold };
     },
     onEnd: () => storeResponse(deps, creation, encoder.snapshot()),
   });
   // A queued response must be readable by id right away, also from a process that restarts.
   if (parsed.background) await storeResponse(deps, creation, encoder.snapshot());
-  return live;
+  return { live, admitted };
 }
 
 async function storeResponse(deps: ResponsesDeps, creation: Creation, response: ResponseObject): Promise<void> {

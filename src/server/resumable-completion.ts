@@ -67,6 +67,11 @@ export interface CreatorAttachment {
   signal: AbortSignal;
   /** A background stream is not cancelled when its creator leaves, early or late. */
   background: boolean;
+  /**
+   * Commits and starts sending the log when this resolves, if that comes before the first
+   * content: for streams whose first events are the gateway's own (`response.created`, SPEC CS-5).
+   */
+  commitAt?: Promise<void> | undefined;
 }
 
 /**
@@ -89,7 +94,8 @@ export async function attachCreator(
   };
   attachment.signal.addEventListener('abort', leftEarly, { once: true });
   try {
-    await live.opened;
+    // Once committed, a failure is the log's terminal event, so the log can be sent from then on.
+    await (attachment.commitAt ? Promise.race([live.opened, attachment.commitAt]) : live.opened);
   } catch (error) {
     if (!writer.isCommitted) throw error;
     // Committed early: the failure is the log's terminal event, sent below.

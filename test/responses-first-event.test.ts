@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import OpenAI, { NotFoundError } from 'openai';
+import { heldUpstreamConfig, startHeldUpstream, type HeldUpstream } from './helpers/held-upstream.js';
+import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+
+/** Far longer than the 150 ms the gateway waits for a first token: only a hang takes this long. */
+const HANG_MS = 5_000;
+
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${HANG_MS} ms`)), HANG_MS)));
+  return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
+}
+
+describe('streamed /v1/responses: the first event does not wait for the upstream (SPEC CS-5)', () => {
+  let upstream: HeldUpstream;
+  let gw: TestGateway;
+  let client: OpenAI;
+  after(async () => {
+    upstream.release();
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  it('response.created reaches the SDK while the upstream is still silent; the answer follows once it speaks', async () => {
+    upstream = await startHeldUpstream({ firstToken: 'held' });
+    // The early commit is set far off, so only the first-event rule can send anything in time.
+    gw = await startTestGateway({ configYaml: heldUpstreamConfig(upstream.baseUrl, ['stream:', '  earlyCommitMs: 60000']) });
+    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.key, maxRetries: 0 });
+
+    const stream = await within(client.responses.create({ model: 'chat', input: 'think', stream: true }), 'response headers');
+    const events = stream[Symbol.asyncIterator]();
+    const first = await within(events.next(), 'first event');
+    assert.equal(first.value?.type, 'response.created');
+    assert.equal(first.value?.type === 'response.created' && first.value.response.status, 'in_progress');
+    await upstream.called;
+
+    upstream.release();
+    const rest = [];
+    for (let next = await events.next(); !next.done; next = await events.next()) rest.push(next.value);
+    const completed = rest.at(-1);
+    assert.equal(rest[0]?.type, 'response.in_progress');
+    assert.equal(completed?.type, 'response.completed', rest.map((e) => e.type).join(', '));
+    const text = completed.type === 'response.completed' ? completed.response.output.flatMap((item) => (item.type === 'message' ? item.content : [])) : [];
+    assert.deepEqual(text.map((part) => (part.type === 'output_text' ? part.text : '')), ['thinking done']);
+  });
+
+  it('a request refused before its upstream call still gets its HTTP status, not a stream (SPEC ST-5)', async () => {
+    await assert.rejects(
+      within(client.responses.create({ model: 'no-such-model', input: 'think', stream: true }), 'refusal'),
+      (error: unknown) => error instanceof NotFoundError && error.status === 404,
+    );
+  });
+});
