@@ -14,42 +14,55 @@ function within<T>(promise: Promise<T>, what: string): Promise<T> {
 }
 
 describe('streamed /v1/responses: the first event does not wait for the upstream (SPEC CS-5)', () => {
-  let upstream: HeldUpstream;
-  let gw: TestGateway;
-  let client: OpenAI;
+  const cleanups: Array<() => Promise<unknown>> = [];
   after(async () => {
-    upstream.release();
-    await gw?.close();
-    await upstream?.close();
+    for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  it('response.created reaches the SDK while the upstream is still silent; the answer follows once it speaks', async () => {
-    upstream = await startHeldUpstream({ firstToken: 'held' });
+  async function start(): Promise<{ upstream: HeldUpstream; gw: TestGateway; client: OpenAI }> {
+    const upstream = await startHeldUpstream({ firstToken: 'held' });
+    cleanups.push(async () => {
+      upstream.release();
+      await upstream.close();
+    });
     // The early commit is set far off, so only the first-event rule can send anything in time.
-    gw = await startTestGateway({ configYaml: heldUpstreamConfig(upstream.baseUrl, ['stream:', '  earlyCommitMs: 60000']) });
-    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.key, maxRetries: 0 });
+    const gw = await startTestGateway({ configYaml: heldUpstreamConfig(upstream.baseUrl, ['stream:', '  earlyCommitMs: 60000']) });
+    cleanups.push(() => gw.close());
+    return { upstream, gw, client: new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.key, maxRetries: 0 }) };
+  }
 
-    const stream = await within(client.responses.create({ model: 'chat', input: 'think', stream: true }), 'response headers');
-    const events = stream[Symbol.asyncIterator]();
-    const first = await within(events.next(), 'first event');
-    assert.equal(first.value?.type, 'response.created');
-    assert.equal(first.value?.type === 'response.created' && first.value.response.status, 'in_progress');
-    await upstream.called;
+  for (const store of [true, false]) {
+    it(`store: ${store}: response.created reaches the SDK while the upstream is still silent; the answer follows once it speaks`, async () => {
+      const { upstream, client } = await start();
+      const stream = await within(client.responses.create({ model: 'chat', input: 'think', stream: true, store }), 'response headers');
+      const events = stream[Symbol.asyncIterator]();
+      const first = await within(events.next(), 'first event');
+      assert.equal(first.value?.type, 'response.created');
+      assert.equal(first.value?.type === 'response.created' && first.value.response.status, 'in_progress');
+      await upstream.called;
 
-    upstream.release();
-    const rest = [];
-    for (let next = await events.next(); !next.done; next = await events.next()) rest.push(next.value);
-    const completed = rest.at(-1);
-    assert.equal(rest[0]?.type, 'response.in_progress');
-    assert.equal(completed?.type, 'response.completed', rest.map((e) => e.type).join(', '));
-    const text = completed.type === 'response.completed' ? completed.response.output.flatMap((item) => (item.type === 'message' ? item.content : [])) : [];
-    assert.deepEqual(text.map((part) => (part.type === 'output_text' ? part.text : '')), ['thinking done']);
-  });
+      upstream.release();
+      const rest = [];
+      for (let next = await events.next(); !next.done; next = await events.next()) rest.push(next.value);
+      assert.deepEqual(
+        [...new Set(rest.map((e) => e.type))].filter((type) => type === 'response.created' || type === 'response.in_progress'),
+        ['response.in_progress'],
+        'created is not sent twice',
+      );
+      const completed = rest.at(-1);
+      assert.equal(completed?.type, 'response.completed', rest.map((e) => e.type).join(', '));
+      const text = completed.type === 'response.completed' ? completed.response.output.flatMap((item) => (item.type === 'message' ? item.content : [])) : [];
+      assert.deepEqual(text.map((part) => (part.type === 'output_text' ? part.text : '')), ['thinking done']);
+    });
+  }
 
   it('a request refused before its upstream call still gets its HTTP status, not a stream (SPEC ST-5)', async () => {
-    await assert.rejects(
-      within(client.responses.create({ model: 'no-such-model', input: 'think', stream: true }), 'refusal'),
-      (error: unknown) => error instanceof NotFoundError && error.status === 404,
-    );
+    const { client } = await start();
+    for (const store of [true, false]) {
+      await assert.rejects(
+        within(client.responses.create({ model: 'no-such-model', input: 'think', stream: true, store }), 'refusal'),
+        (error: unknown) => error instanceof NotFoundError && error.status === 404,
+      );
+    }
   });
 });

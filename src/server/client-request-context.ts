@@ -28,6 +28,7 @@ export class ClientRequestContext implements RequestContext {
   readonly timeoutMs: number | undefined;
   readonly priority: string | undefined;
   onRecord: ((record: RequestRecord) => void) | undefined = undefined;
+  onAdmitted: (() => void) | undefined = undefined;
   warmth: WarmthClaim | undefined = undefined;
 
   constructor(

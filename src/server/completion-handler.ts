@@ -7,6 +7,7 @@ import type { Gateway, GenerateResult, RequestContext } from '../gateway/gateway
 import { validateIdempotencyKey, type IdempotencyCoordinator } from '../gateway/idempotency.js';
 import type { KeyRecord } from '../store/interfaces.js';
 import type { ChatCodec, StreamEncoder } from './chat-codecs.js';
+import type { SseEvent } from '../protocols/sse.js';
 import { ClientRequestContext } from './client-request-context.js';
 import { readJsonBody, sendJson } from './http-io.js';
 import { handleIdempotentCompletion } from './idempotent-completion.js';
@@ -115,12 +116,34 @@ export async function writeStream(
 }
 
 /**
+ * How long after receipt a stream that opens with events of the gateway's own (`response.created`)
+ * waits for the upstream's first token before sending them without it: SPEC CS-5's 200 ms for a
+ * first event, less room for the write. Waiting at all lets a fast answer's headers name what
+ * served it (API-9).
+ */
+export const FIRST_EVENT_MS = 150;
+
+/** Ms from now until such a stream's opening events are due, given the early commit setting. */
+export function firstEventDelay(ctx: Pick<RequestContext, 'receivedAt'>, earlyCommitMs: number): number {
+  return Math.max(0, ctx.receivedAt + Math.min(FIRST_EVENT_MS, earlyCommitMs) - performance.now());
+}
+
+/** A client dialect's stream: its heartbeat, a fresh encoder, and events it may open with (SPEC CS-5). */
+export interface StreamDialect<E extends StreamEncoder = StreamEncoder> {
+  heartbeat: string;
+  encoder: () => E;
+  /** Events of the gateway's own that may go out before the first token, once admission passed. */
+  opening?: (encoder: E) => SseEvent[];
+}
+
+/**
  * Serves a streamed request. Headers go out at the first content, or after `earlyCommitMs` with a
  * heartbeat if the upstream is still silent (SPEC ST-5): until then a failure keeps its HTTP
- * status, after it the failure is an in-band error in the client's dialect.
+ * status, after it the failure is an in-band error in the client's dialect. A dialect with
+ * `opening` events sends them once admission passed and {@link FIRST_EVENT_MS} went by.
  */
-export async function serveStream(
-  dialect: { heartbeat: string; encoder: () => StreamEncoder },
+export async function serveStream<E extends StreamEncoder>(
+  dialect: StreamDialect<E>,
   deps: Pick<CompletionHandlerDeps, 'gateway' | 'stream' | 'metrics'>,
   res: ServerResponse,
   request: CanonicalRequest,
@@ -128,18 +151,31 @@ export async function serveStream(
 ): Promise<void> {
   const writer = new SseWriter(res, dialect.heartbeat, deps.stream.heartbeatMs);
   const observer = deps.metrics?.start(routeLabel(ctx.endpoint), ctx.receivedAtMs);
+  const encoder = dialect.encoder();
   let outcome: StreamOutcome = 'failed';
   const early = setTimeout(() => writer.commitEarly(), deps.stream.earlyCommitMs);
+  let opening: NodeJS.Timeout | undefined;
+  if (dialect.opening) {
+    const events = dialect.opening;
+    ctx.onAdmitted = () => {
+      opening = setTimeout(() => {
+        if (writer.isCommitted || res.writableEnded) return;
+        writer.commit({});
+        writer.writeEvents(events(encoder));
+      }, firstEventDelay(ctx, deps.stream.earlyCommitMs));
+    };
+  }
   let session;
   try {
     try {
       session = await deps.gateway().stream(request, ctx);
     } catch (error) {
       if (!writer.isCommitted) throw error;
-      await writer.relay(dialect.encoder(), inBandError(toBreakwaterError(error)), ctx.signal);
+      await writer.relay(encoder, inBandError(toBreakwaterError(error)), ctx.signal);
       return;
     } finally {
       clearTimeout(early);
+      clearTimeout(opening);
     }
     const opened = session;
     observer?.setDeployment(opened.servedBy, opened.cold);
@@ -147,7 +183,7 @@ export async function serveStream(
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       writer.commit(metaHeaders(opened));
-      outcome = await writer.relay(dialect.encoder(), opened.parts, ctx.signal, observer);
+      outcome = await writer.relay(encoder, opened.parts, ctx.signal, observer);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
     }

@@ -21,7 +21,7 @@ import type { StreamMetrics } from '../observability/stream-metrics.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
 import { checkSubscriberRoom, parseCursor, subscribe } from '../streaming/stream-subscription.js';
 import { tenantOf } from '../tenancy/tenant-of.js';
-import { metaHeaders, requestContextFor, serveStream, type HandlerRequest } from './completion-handler.js';
+import { FIRST_EVENT_MS, firstEventDelay, metaHeaders, requestContextFor, serveStream, type HandlerRequest } from './completion-handler.js';
 import { readJsonBody, sendJson } from './http-io.js';
 import { attachCreator } from './resumable-completion.js';
 import { SseWriter } from './sse-writer.js';
@@ -47,13 +47,6 @@ interface Creation {
   createdAt: number;
   ctx: RequestContext;
 }
-
-/**
- * How long after receipt a streamed response waits for the upstream's first token before sending
- * `response.created` without it: SPEC CS-5's 200 ms for a first event, less room for the write.
- * Waiting at all lets a fast answer's headers name what served it (API-9).
- */
-const FIRST_EVENT_MS = 150;
 
 const notFound = (id: string) => new BreakwaterError('not_found', `no response with id ${id}`, { param: 'response_id' });
 
@@ -86,7 +79,7 @@ export async function handleCreateResponse(deps: ResponsesDeps, req: IncomingMes
   }
   if (!parsed.store) {
     const encoder = () => createOpenAIResponsesStreamEncoder({ id: creation.id, publicModel: request.model, createdAt: creation.createdAt, echo: parsed.echo });
-    await serveStream({ heartbeat: SSE_HEARTBEAT_COMMENT, encoder }, deps, res, request, creation.ctx);
+    await serveStream({ heartbeat: SSE_HEARTBEAT_COMMENT, encoder, opening: (open) => open.begin() }, deps, res, request, creation.ctx);
     return;
   }
   const { live, admitted } = await startResponseStream(deps, creation);
@@ -115,9 +108,8 @@ async function startResponseStream(deps: ResponsesDeps, creation: Creation): Pro
   });
   const gateway = deps.gateway();
   let onAdmitted!: () => void;
-  const firstEventAt = creation.ctx.receivedAt + Math.min(FIRST_EVENT_MS, deps.stream.earlyCommitMs);
   const admitted = new Promise<void>((resolve) => (onAdmitted = resolve)).then(
-    () => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, firstEventAt - performance.now())).unref()),
+    () => new Promise<void>((resolve) => setTimeout(resolve, firstEventDelay(creation.ctx, deps.stream.earlyCommitMs)).unref()),
   );
   const live = await deps.hub.start({
     id: creation.id,

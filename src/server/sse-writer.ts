@@ -53,6 +53,14 @@ export class SseWriter {
     this.res.write(this.heartbeat);
   }
 
+  /** Writes events of the gateway's own (a Responses stream's `response.created`) in one write. */
+  writeEvents(events: readonly SseEvent[]): void {
+    let chunk = '';
+    for (const event of events) chunk += formatSseEvent(event);
+    this.touch();
+    this.res.write(chunk);
+  }
+
   /**
    * Writes `parts` in the client's dialect until they end or the client leaves, then ends the
    * response.
