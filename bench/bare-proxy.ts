@@ -1,12 +1,13 @@
 // The bare proxy (SPEC §2.5): the cheapest a Node.js proxy can be — node:http in, an undici Pool
 // with keep-alive out, bytes passed both ways, nothing parsed. Breakwater's overhead targets are
-// ratios to this. Usage: node --import tsx bench/bare-proxy.ts <upstream origin>
+// ratios to this. Usage: node --import tsx bench/bare-proxy.ts <upstream origin> [connections, default 256]
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { exitWithParent } from './exit-with-parent.js';
 
 const upstream = new URL(process.argv[2] ?? 'http://127.0.0.1:8401');
-const pool = new Pool(upstream.origin, { connections: 256, keepAliveTimeout: 60_000, pipelining: 1 });
+// Long streams each hold a connection for their whole life: `bench:streams` passes N + 64.
+const pool = new Pool(upstream.origin, { connections: Number(process.argv[3] ?? 256), keepAliveTimeout: 60_000, pipelining: 1 });
 
 // Hop-by-hop headers belong to one connection and must not be forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);

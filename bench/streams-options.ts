@@ -26,7 +26,9 @@ export const STREAMS_USAGE = `usage: npm run bench:streams [-- --n 1000,5000] [-
 
 A warm-up of 200 short streams through Breakwater goes first (JIT, pooled upstream connections).
 Each phase opens N streams of the slow sim model directly against the sim upstream, then the same
-N through Breakwater, and reports gateway RSS (peak), CPU and the time to first token each way.
+N through the bare pass-through proxy (bench/bare-proxy.ts) and through Breakwater, and reports
+each proxy's RSS (peak) and CPU and the time to first token each way: the bare proxy's added TTFT
+is what the cheapest Node proxy adds on this machine.
 BENCH_GATEWAY_NODE_FLAGS="--flag …" passes Node/V8 flags to the gateway process.
 BENCH_GATEWAY_LOG=<file> keeps the gateway's stdout (e.g. with --trace-gc) instead of a temp file.
 BENCH_STREAMS_SAMPLES=<prefix> writes each phase's [start offset ms, TTFT ms] per stream to

@@ -1,6 +1,6 @@
 // The `streams` phase of `npm run bench` (issue 11: RSS under 1,000 concurrent streams): runs
 // `bench/streams.ts` for one N in its own process tree, so its thousands of sockets and its own
-// direct-vs-Breakwater comparison stay apart from the other phases, and keeps its summary.
+// direct / bare proxy / Breakwater comparison stay apart from the other phases, and keeps its summary.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,12 +16,15 @@ export interface StreamsSummary {
   gatewayCpuPercent: number | undefined;
   /** Breakwater's TTFT minus direct TTFT against the same slow sim upstream, ms. */
   addedTtftMs: { p50: number; p99: number };
+  /** The same for the bare pass-through proxy: what the cheapest Node proxy adds on this machine. */
+  bareAddedTtftMs: { p50: number; p99: number } | undefined;
   otherCpuPercent: number | undefined;
 }
 
 interface StreamsLatest {
   phases: Array<{ target: string; streams: number; ok: number; gatewayRssIdleMiB?: number; gatewayRssPeakMiB?: number; gatewayCpuPercent?: number; otherCpuPercent?: number }>;
   addedTtftMs: Record<string, { p50: number; p99: number }>;
+  bareAddedTtftMs?: Record<string, { p50: number; p99: number }>;
 }
 
 /** Runs `npm run bench:streams -- --n <n>` (its progress lines pass through) and summarises it. */
@@ -39,6 +42,7 @@ export function measureStreams(n: number): StreamsSummary {
     gatewayRssPeakMiB: through.gatewayRssPeakMiB,
     gatewayCpuPercent: through.gatewayCpuPercent,
     addedTtftMs: added,
+    bareAddedTtftMs: latest.bareAddedTtftMs?.[String(n)],
     otherCpuPercent: through.otherCpuPercent,
   };
 }

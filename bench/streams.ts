@@ -26,7 +26,7 @@ function progress(message: string): void {
 
 /** One target at one N. */
 interface PhaseResult {
-  target: 'direct' | 'breakwater';
+  target: 'direct' | 'bare' | 'breakwater';
   streams: number;
   ok: number;
   failures: number;
@@ -34,10 +34,10 @@ interface PhaseResult {
   maxOpen: number;
   ttftMs: LatencySummary;
   elapsedS: number;
-  /** Gateway RSS before the phase and its peak during it, MiB (breakwater only). */
+  /** The proxy's (Breakwater's or the bare proxy's) RSS before the phase and its peak during it, MiB. */
   gatewayRssIdleMiB?: number;
   gatewayRssPeakMiB?: number;
-  /** Gateway CPU over the phase: seconds, and average share of one core. */
+  /** The proxy's CPU over the phase: seconds, and average share of one core. */
   gatewayCpuS?: number;
   gatewayCpuPercent?: number;
   upstreamCpuS: number;
@@ -56,6 +56,8 @@ interface StreamsResults {
   phases: PhaseResult[];
   /** Per N: Breakwater TTFT minus direct TTFT, ms. */
   addedTtftMs: Record<string, { p50: number; p99: number }>;
+  /** Per N: the bare pass-through proxy's TTFT minus direct, ms: what any Node proxy adds here. */
+  bareAddedTtftMs: Record<string, { p50: number; p99: number }>;
 }
 
 /** Open files each process may need: a socket per stream each way, plus slack. */
@@ -139,6 +141,10 @@ async function runPhase(target: PhaseResult['target'], url: string, headers: Rec
   return { ...common, gatewayRssIdleMiB: round(rssIdle ?? 0, 1), gatewayRssPeakMiB: round(rssPeak, 1), gatewayCpuS: round(gatewayCpu, 2), gatewayCpuPercent: round((100 * gatewayCpu) / wallS, 1) };
 }
 
+function addedTtft(through: PhaseResult, direct: PhaseResult): { p50: number; p99: number } {
+  return { p50: round(through.ttftMs.p50 - direct.ttftMs.p50, 2), p99: round(through.ttftMs.p99 - direct.ttftMs.p99, 2) };
+}
+
 /** The client's `{"event":"result"}` line. */
 function resultLine(child: BenchChild): Promise<StreamsClientResult> {
   return new Promise((resolve, reject) => {
@@ -153,9 +159,9 @@ function resultLine(child: BenchChild): Promise<StreamsClientResult> {
 }
 
 function report(results: StreamsResults): string {
-  const header = ['N', 'target', 'ok', 'failed', 'max open', 'TTFT p50 ms', 'p99 ms', 'added p50', 'added p99', 'gw RSS peak MiB', 'gw CPU s', 'gw CPU %', 'other CPU %'];
+  const header = ['N', 'target', 'ok', 'failed', 'max open', 'TTFT p50 ms', 'p99 ms', 'added p50', 'added p99', 'proxy RSS peak MiB', 'proxy CPU s', 'proxy CPU %', 'other CPU %'];
   const rows = results.phases.map((p) => {
-    const added = p.target === 'breakwater' ? results.addedTtftMs[String(p.streams)] : undefined;
+    const added = p.target === 'breakwater' ? results.addedTtftMs[String(p.streams)] : p.target === 'bare' ? results.bareAddedTtftMs[String(p.streams)] : undefined;
     return [
       formatNumber(p.streams),
       p.target,
@@ -177,7 +183,7 @@ function report(results: StreamsResults): string {
 
 async function benchmark(options: StreamsOptions, argv: readonly string[], tmp: string): Promise<void> {
   execFileSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
-  const results: StreamsResults = { schema: 1, date: new Date().toISOString(), command: `npm run bench:streams${argv.length ? ` -- ${argv.join(' ')}` : ''}`, machine: machineFacts(REPO_ROOT), options, phases: [], addedTtftMs: {} };
+  const results: StreamsResults = { schema: 1, date: new Date().toISOString(), command: `npm run bench:streams${argv.length ? ` -- ${argv.join(' ')}` : ''}`, machine: machineFacts(REPO_ROOT), options, phases: [], addedTtftMs: {}, bareAddedTtftMs: {} };
   progress(`${results.command}: N = ${options.counts.join(', ')}, sim-slow at timeScale ${options.timeScale}, ${options.maxTokens} tokens, load ${results.machine.loadAverage1m}`);
   const upstream = spawnBenchChild({ name: 'sim upstream', args: ['--import', 'tsx', 'bench/upstream.ts'], env: { ...process.env, BENCH_SIM_TIME_SCALE: String(options.timeScale) }, keepStdin: true });
   const simUrl = String((await waitReady(upstream)).url);
@@ -185,21 +191,27 @@ async function benchmark(options: StreamsOptions, argv: readonly string[], tmp: 
   writeFileSync(configPath, gatewayYaml(simUrl, Math.max(...options.counts)));
   mkdirSync(join(tmp, 'data'));
   const gateway = await startBreakwater({ dataDir: join(tmp, 'data'), configPath, stdoutFile: process.env.BENCH_GATEWAY_LOG ?? join(tmp, 'breakwater.log'), nodeFlags: options.gatewayNodeFlags });
+  const bare = spawnBenchChild({ name: 'bare proxy', args: ['--import', 'tsx', 'bench/bare-proxy.ts', simUrl, String(Math.max(...options.counts) + 64)], keepStdin: true });
+  const bareUrl = String((await waitReady(bare)).url);
   const pids = { gateway: gateway.child.pid, upstream: upstream.pid };
+  const barePids = { gateway: bare.pid, upstream: upstream.pid };
   try {
     progress('warm-up: 200 short streams through Breakwater');
     await runPhase('breakwater', gateway.url, { authorization: `Bearer ${gateway.virtualKey}` }, MODEL, 200, { ...options, maxTokens: 5 }, pids);
     for (const n of options.counts) {
       progress(`N = ${n}: direct (ramp ${(n / options.openPerS).toFixed(1)} s)`);
       const direct = await runPhase('direct', simUrl, {}, 'sim-slow', n, options, pids);
+      progress(`N = ${n}: through the bare proxy`);
+      const passed = await runPhase('bare', bareUrl, {}, 'sim-slow', n, options, barePids);
       progress(`N = ${n}: through Breakwater`);
       const through = await runPhase('breakwater', gateway.url, { authorization: `Bearer ${gateway.virtualKey}` }, MODEL, n, options, pids);
-      results.phases.push(direct, through);
-      results.addedTtftMs[String(n)] = { p50: round(through.ttftMs.p50 - direct.ttftMs.p50, 2), p99: round(through.ttftMs.p99 - direct.ttftMs.p99, 2) };
-      for (const phase of [direct, through]) if (phase.errors.length) progress(`${phase.target} ×${n}: ${phase.failures} failed, e.g. ${phase.errors[0]}`);
+      results.phases.push(direct, passed, through);
+      results.addedTtftMs[String(n)] = addedTtft(through, direct);
+      results.bareAddedTtftMs[String(n)] = addedTtft(passed, direct);
+      for (const phase of [direct, passed, through]) if (phase.errors.length) progress(`${phase.target} ×${n}: ${phase.failures} failed, e.g. ${phase.errors[0]}`);
     }
   } finally {
-    await Promise.all([gateway.child.stop(), upstream.stop()]);
+    await Promise.all([gateway.child.stop(), bare.stop(), upstream.stop()]);
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(results, null, 2) + '\n';
