@@ -19,7 +19,7 @@ export interface Traffic {
 /**
  * LLM calls through the gateway, whoever makes them: HTTP clients, but also runs and background
  * responses, which the HTTP server never sees once their `202` went out. A call is in flight from
- * its admission until its answer, or its stream, ended.
+ * the moment the gateway takes it until its answer, or its stream, ended (or it was refused).
  */
 export class CallTraffic implements Traffic {
   inFlight = 0;
