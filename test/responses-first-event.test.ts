@@ -19,21 +19,21 @@ describe('streamed /v1/responses: the first event does not wait for the upstream
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  async function start(): Promise<{ upstream: HeldUpstream; gw: TestGateway; client: OpenAI }> {
+  async function start(earlyCommitMs = 60_000): Promise<{ upstream: HeldUpstream; gw: TestGateway; client: OpenAI }> {
     const upstream = await startHeldUpstream({ firstToken: 'held' });
     cleanups.push(async () => {
       upstream.release();
       await upstream.close();
     });
-    // The early commit is set far off, so only the first-event rule can send anything in time.
-    const gw = await startTestGateway({ configYaml: heldUpstreamConfig(upstream.baseUrl, ['stream:', '  earlyCommitMs: 60000']) });
+    // By default the early commit is set far off, so only the first-event rule can send anything in time.
+    const gw = await startTestGateway({ configYaml: heldUpstreamConfig(upstream.baseUrl, ['stream:', `  earlyCommitMs: ${earlyCommitMs}`]) });
     cleanups.push(() => gw.close());
     return { upstream, gw, client: new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: gw.key, maxRetries: 0 }) };
   }
 
-  for (const store of [true, false]) {
-    it(`store: ${store}: response.created reaches the SDK while the upstream is still silent; the answer follows once it speaks`, async () => {
-      const { upstream, client } = await start();
+  for (const [store, earlyCommitMs] of [[true, 60_000], [false, 60_000], [true, 1], [false, 1]] as const) {
+    it(`store: ${store}, earlyCommitMs ${earlyCommitMs}: response.created reaches the SDK while the upstream is still silent; the answer follows once it speaks`, async () => {
+      const { upstream, client } = await start(earlyCommitMs);
       const stream = await within(client.responses.create({ model: 'chat', input: 'think', stream: true, store }), 'response headers');
       const events = stream[Symbol.asyncIterator]();
       const first = await within(events.next(), 'first event');

@@ -159,7 +159,9 @@ export async function serveStream<E extends StreamEncoder>(
     const events = dialect.opening;
     ctx.onAdmitted = () => {
       opening = setTimeout(() => {
-        if (writer.isCommitted || res.writableEnded) return;
+        if (res.writableEnded) return;
+        // Also after an early commit's heartbeat (a short `earlyCommitMs`, or admission that waited
+        // in a lane): no content can have gone out yet, since this timer stops when the stream opens.
         writer.commit({});
         writer.writeEvents(events(encoder));
       }, firstEventDelay(ctx, deps.stream.earlyCommitMs));
