@@ -24,7 +24,8 @@ export const STREAMS_USAGE = `usage: npm run bench:streams [-- --n 1000,5000] [-
   --open-per-s <n>    ramp: streams opened per second (default 200); streams must outlast the ramp
   --quick             smaller and shorter, a smoke run
 
-A warm-up of 200 short streams through Breakwater goes first (JIT, pooled upstream connections).
+A warm-up of 200 short streams through Breakwater and 200 through the bare proxy goes first (JIT,
+pooled upstream connections).
 Each phase opens N streams of the slow sim model directly against the sim upstream, then the same
 N through the bare pass-through proxy (bench/bare-proxy.ts) and through Breakwater, and reports
 each proxy's RSS (peak) and CPU and the time to first token each way: the bare proxy's added TTFT

@@ -196,8 +196,11 @@ async function benchmark(options: StreamsOptions, argv: readonly string[], tmp: 
   const pids = { gateway: gateway.child.pid, upstream: upstream.pid };
   const barePids = { gateway: bare.pid, upstream: upstream.pid };
   try {
-    progress('warm-up: 200 short streams through Breakwater');
+    // Both proxies get the same warm-up (JIT, pooled upstream connections): a cold one would pay
+    // for it in the first streams' TTFT.
+    progress('warm-up: 200 short streams through Breakwater, then through the bare proxy');
     await runPhase('breakwater', gateway.url, { authorization: `Bearer ${gateway.virtualKey}` }, MODEL, 200, { ...options, maxTokens: 5 }, pids);
+    await runPhase('bare', bareUrl, {}, 'sim-slow', 200, { ...options, maxTokens: 5 }, barePids);
     for (const n of options.counts) {
       progress(`N = ${n}: direct (ramp ${(n / options.openPerS).toFixed(1)} s)`);
       const direct = await runPhase('direct', simUrl, {}, 'sim-slow', n, options, pids);
