@@ -121,11 +121,19 @@ export async function writeStream(
  * first event, less room for the write. Waiting at all lets a fast answer's headers name what
  * served it (API-9).
  */
-export const FIRST_EVENT_MS = 150;
+const FIRST_EVENT_MS = 150;
 
-/** Ms from now until such a stream's opening events are due, given the early commit setting. */
-export function firstEventDelay(ctx: Pick<RequestContext, 'receivedAt'>, earlyCommitMs: number): number {
-  return Math.max(0, ctx.receivedAt + Math.min(FIRST_EVENT_MS, earlyCommitMs) - performance.now());
+/**
+ * When such a stream's opening events are due: `due` resolves {@link FIRST_EVENT_MS} after receipt
+ * (sooner with a shorter `earlyCommitMs`), but only once `onAdmitted` was called — the gateway
+ * calls it as `RequestContext.onAdmitted` — so a refused request keeps its HTTP status (ST-5).
+ */
+export function firstEventAfterAdmission(receivedAt: number, earlyCommitMs: number): { onAdmitted: () => void; due: Promise<void> } {
+  let onAdmitted!: () => void;
+  const admitted = new Promise<void>((resolve) => (onAdmitted = resolve));
+  const dueAt = receivedAt + Math.min(FIRST_EVENT_MS, earlyCommitMs);
+  const due = admitted.then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, dueAt - performance.now())).unref()));
+  return { onAdmitted, due };
 }
 
 /** A client dialect's stream: its heartbeat, a fresh encoder, and events it may open with (SPEC CS-5). */
@@ -154,18 +162,18 @@ export async function serveStream<E extends StreamEncoder>(
   const encoder = dialect.encoder();
   let outcome: StreamOutcome = 'failed';
   const early = setTimeout(() => writer.commitEarly(), deps.stream.earlyCommitMs);
-  let opening: NodeJS.Timeout | undefined;
-  if (dialect.opening) {
-    const events = dialect.opening;
-    ctx.onAdmitted = () => {
-      opening = setTimeout(() => {
-        if (res.writableEnded) return;
-        // Also after an early commit's heartbeat (a short `earlyCommitMs`, or admission that waited
-        // in a lane): no content can have gone out yet, since this timer stops when the stream opens.
-        writer.commit({});
-        writer.writeEvents(events(encoder));
-      }, firstEventDelay(ctx, deps.stream.earlyCommitMs));
-    };
+  let upstreamSilent = true;
+  const opening = dialect.opening;
+  if (opening) {
+    const first = firstEventAfterAdmission(ctx.receivedAt, deps.stream.earlyCommitMs);
+    ctx.onAdmitted = first.onAdmitted;
+    void first.due.then(() => {
+      // Also after an early commit's heartbeat (a short `earlyCommitMs`, or admission that waited
+      // in a lane): while the upstream is silent no content can have gone out yet.
+      if (!upstreamSilent || res.writableEnded) return;
+      writer.commit({});
+      writer.writeEvents(opening(encoder));
+    });
   }
   let session;
   try {
@@ -177,7 +185,7 @@ export async function serveStream<E extends StreamEncoder>(
       return;
     } finally {
       clearTimeout(early);
-      clearTimeout(opening);
+      upstreamSilent = false;
     }
     const opened = session;
     observer?.setDeployment(opened.servedBy, opened.cold);

@@ -21,7 +21,7 @@ import type { StreamMetrics } from '../observability/stream-metrics.js';
 import type { StreamHub } from '../streaming/stream-hub.js';
 import { checkSubscriberRoom, parseCursor, subscribe } from '../streaming/stream-subscription.js';
 import { tenantOf } from '../tenancy/tenant-of.js';
-import { FIRST_EVENT_MS, firstEventDelay, metaHeaders, requestContextFor, serveStream, type HandlerRequest } from './completion-handler.js';
+import { firstEventAfterAdmission, metaHeaders, requestContextFor, serveStream, type HandlerRequest } from './completion-handler.js';
 import { readJsonBody, sendJson } from './http-io.js';
 import { attachCreator } from './resumable-completion.js';
 import { SseWriter } from './sse-writer.js';
@@ -88,14 +88,14 @@ export async function handleCreateResponse(deps: ResponsesDeps, req: IncomingMes
     return;
   }
   // `response.created` is ours, not the upstream's, so it need not wait for the first token: the
-  // headers go out at the first token or FIRST_EVENT_MS after receipt, whichever comes first, but
+  // headers go out at the first token or 150 ms after receipt, whichever comes first, but
   // never before admission passed, so a refused request keeps its HTTP status (SPEC CS-5, ST-5).
   await attachCreator(deps, res, live, { heartbeat: SSE_HEARTBEAT_COMMENT, headers, signal: creation.ctx.signal, background: parsed.background, commitAt: admitted });
 }
 
 /**
- * Starts the producer of a stored streamed or background response. `admitted` resolves once the
- * request passed admission and {@link FIRST_EVENT_MS} passed since receipt; never if refused.
+ * Starts the producer of a stored streamed or background response. `admitted` is when its opening
+ * events are due ({@link firstEventAfterAdmission}); it never settles if the request is refused.
  */
 async function startResponseStream(deps: ResponsesDeps, creation: Creation): Promise<{ live: LiveStream; admitted: Promise<void> }> {
   const { parsed, request } = creation;
@@ -107,10 +107,7 @@ async function startResponseStream(deps: ResponsesDeps, creation: Creation): Pro
     initialStatus: parsed.background ? 'queued' : 'in_progress',
   });
   const gateway = deps.gateway();
-  let onAdmitted!: () => void;
-  const admitted = new Promise<void>((resolve) => (onAdmitted = resolve)).then(
-    () => new Promise<void>((resolve) => setTimeout(resolve, firstEventDelay(creation.ctx, deps.stream.earlyCommitMs)).unref()),
-  );
+  const first = firstEventAfterAdmission(creation.ctx.receivedAt, deps.stream.earlyCommitMs);
   const live = await deps.hub.start({
     id: creation.id,
     tenant: creation.tenant,
@@ -122,14 +119,14 @@ async function startResponseStream(deps: ResponsesDeps, creation: Creation): Pro
     keepWhenDetached: parsed.background,
     observer: deps.metrics?.start('/v1/responses', creation.ctx.receivedAtMs),
     open: async (signal) => {
-      const session = await gateway.stream(request, { ...detachedContext(creation.ctx, signal), onAdmitted });
+      const session = await gateway.stream(request, { ...detachedContext(creation.ctx, signal), onAdmitted: first.onAdmitted });
       return { parts: session.parts, headers: metaHeaders(session), servedBy: session.servedBy, cold: session.cold };
     },
     onEnd: () => storeResponse(deps, creation, encoder.snapshot()),
   });
   // A queued response must be readable by id right away, also from a process that restarts.
   if (parsed.background) await storeResponse(deps, creation, encoder.snapshot());
-  return { live, admitted };
+  return { live, admitted: first.due };
 }
 
 async function storeResponse(deps: ResponsesDeps, creation: Creation, response: ResponseObject): Promise<void> {
