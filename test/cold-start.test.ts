@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { ManualClock } from '../src/core/clock.js';
 import { defineAgent } from '../src/runs/define-agent.js';
 import type { RequestRecord } from '../src/store/interfaces.js';
+import { chatChunkFrame } from './helpers/chat-chunk-frame.js';
 import { parsePrometheus, sampleSum } from './helpers/prometheus-text.js';
 import { runClient } from './helpers/run-client.js';
 import { completeChat, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
@@ -36,9 +37,8 @@ async function startSleepyUpstream(clock: ManualClock): Promise<{ baseUrl: strin
       // The gateway may stream from the upstream even for a non-streamed client request.
       if ((JSON.parse(body) as { stream?: boolean }).stream) {
         res.setHeader('content-type', 'text/event-stream');
-        const chunk = (delta: object, finish: string | null) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
-        res.write(`data: ${JSON.stringify(chunk({ role: 'assistant', content: 'hi' }, null))}\n\n`);
-        res.write(`data: ${JSON.stringify({ ...chunk({}, 'stop'), usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } })}\n\n`);
+        res.write(chatChunkFrame({ role: 'assistant', content: 'hi' }, null));
+        res.write(chatChunkFrame({}, 'stop', { usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
         res.end('data: [DONE]\n\n');
         return;
       }

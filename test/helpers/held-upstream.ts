@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { chatChunkFrame } from './chat-chunk-frame.js';
 
 /** An OpenAI-compatible upstream whose streams wait for the test before finishing. */
 export interface HeldUpstream {
@@ -22,9 +23,8 @@ export async function startHeldUpstream(options: { firstToken: 'held' | 'sent' }
   let release!: () => void;
   const calledP = new Promise<void>((resolve) => (called = resolve));
   const released = new Promise<void>((resolve) => (release = resolve));
-  const chunk = (delta: object, finish: string | null) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
-  const first = `data: ${JSON.stringify(chunk({ role: 'assistant', content: 'thinking' }, null))}\n\n`;
-  const rest = `data: ${JSON.stringify({ ...chunk({ content: ' done' }, 'stop'), usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } })}\n\ndata: [DONE]\n\n`;
+  const first = chatChunkFrame({ role: 'assistant', content: 'thinking' }, null);
+  const rest = `${chatChunkFrame({ content: ' done' }, 'stop', { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } })}data: [DONE]\n\n`;
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
