@@ -1,11 +1,7 @@
-// Per-request contexts keep their lazy `signal` on a prototype, never as an own accessor.
-//
-// Why a test: an object literal with `get signal() { … }` gets a hidden class of its own every
-// time it is evaluated (its getter is a new closure), and V8 allocates maps in old space. Such a
-// map keeps the getter's closure — and through it the whole request: req, res, contexts — alive
-// through every scavenge until the next mark-compact. At 1,000 req/s that promoted ~16 % of
-// everything the gateway allocated (docs/performance.md). The shape is the mechanism, so the shape
-// is what this checks.
+// Per-request contexts keep their lazy `signal` on a prototype, never as an own accessor: an own
+// accessor means a literal with a getter, a hidden class per request that keeps the request alive
+// through scavenges (scripts/lint.mjs, docs/performance.md). The shape is the mechanism, so the
+// shape is what this checks.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';

@@ -130,8 +130,8 @@ async function openStream(adapter: ProviderAdapter, request: CanonicalRequest, c
 
 /**
  * The attempt loop's view of a stream's pipeline: attempts resolve at the first token. It reads
- * through to `ctx` rather than copying it, because a copy would drop (spread) or force (assign) a
- * lazy `signal` getter, and an object literal with a getter costs a hidden class per request.
+ * through to `ctx` rather than copying it: a copy would drop (spread) or force (assign) the lazy
+ * `signal` getter, and a literal with a getter is what scripts/lint.mjs forbids.
  */
 class FirstTokenLoopContext implements LoopContext {
   readonly resolvesAtFirstToken = true;

@@ -40,12 +40,7 @@ export function callContext(upstreamModel: string, cancellable: Cancellable, clo
   return new LazySignalCallContext(upstreamModel, cancellable, clock, requestId, timeouts, headers);
 }
 
-/**
- * A class, not an object literal with `get signal()`: such a literal gets a hidden class of its own
- * each time (its getter is a new closure), allocated in V8's old space, and that map keeps the
- * closure's whole request alive through every scavenge until the next mark-compact. The
- * prototype getter is shared by all instances.
- */
+/** A class for its lazy prototype `signal` getter (why not a literal with a getter: scripts/lint.mjs). */
 class LazySignalCallContext implements CallContext {
   readonly cancel: Cancellation | undefined;
 

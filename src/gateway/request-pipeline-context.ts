@@ -14,11 +14,8 @@ export interface PipelineRoute {
 }
 
 /**
- * One request's pipeline context. A class, not an object literal with `get signal()`: V8 gives
- * such a literal a hidden class of its own each time (its getter is a new closure), allocates
- * that map in old space, and the map then keeps the closure's whole request alive through every
- * scavenge until the next mark-compact. The prototype getter is shared and keeps the client's
- * AbortSignal lazy.
+ * One request's pipeline context. A class for its lazy prototype `signal` getter, which reads the
+ * client's (why not a literal with a getter: scripts/lint.mjs).
  */
 export class RequestPipelineContext implements PipelineContext<PricedCandidate> {
   readonly requestId: string;

@@ -64,11 +64,9 @@ export function sendError(res: ServerResponse, thrown: unknown, dialect: Dialect
 }
 
 /**
- * What the server knows of a request before its handler runs. A class, not an object literal with
- * `get signal()`: V8 gives such a literal a hidden class of its own each time (its getter is a new
- * closure), allocates that map in old space, and the map keeps the closure's whole request alive
- * through every scavenge until a mark-compact. `key` is declared so that `withKey` filling it in
- * keeps one shape for all instances.
+ * What the server knows of a request before its handler runs. A class for its lazy prototype
+ * `signal` getter (why not a literal with a getter: scripts/lint.mjs). `key` is declared so that
+ * `withKey` filling it in keeps one shape for all instances.
  */
 class ServerRequestInfo implements RequestInfo {
   key: KeyRecord | undefined = undefined;
