@@ -96,18 +96,18 @@ models:
 `;
 }
 
-async function runPhase(target: PhaseResult['target'], url: string, headers: Record<string, string>, model: string, n: number, options: StreamsOptions, pids: { gateway: number; upstream: number }): Promise<PhaseResult> {
+async function runPhase(target: PhaseResult['target'], url: string, headers: Record<string, string>, model: string, n: number, options: StreamsOptions, pids: { proxy: number; upstream: number }): Promise<PhaseResult> {
   const rampMs = (n / options.openPerS) * 1000;
   const job: StreamsJob = { url, headers: { 'content-type': 'application/json', ...headers }, body: completionBody(model, true, options.maxTokens), streams: n, rampMs, timeoutMs: 120_000 };
   const client = spawnBenchChild({ name: `client ${target} ×${n}`, args: ['--import', 'tsx', 'bench/streams-client.ts', JSON.stringify(job)], keepStdin: true, readyTimeoutMs: 60_000 });
   const result = resultLine(client);
   await waitReady(client);
-  const before = { gateway: cpuS(pids.gateway), upstream: cpuS(pids.upstream), machine: machineBusyMicros() };
-  const rssIdle = rssMiB(pids.gateway);
+  const before = { proxy: cpuS(pids.proxy), upstream: cpuS(pids.upstream), machine: machineBusyMicros() };
+  const rssIdle = rssMiB(pids.proxy);
   let rssPeak = rssIdle ?? 0;
   let clientCpu = 0;
   const sampler = setInterval(() => {
-    rssPeak = Math.max(rssPeak, rssMiB(pids.gateway) ?? 0);
+    rssPeak = Math.max(rssPeak, rssMiB(pids.proxy) ?? 0);
     clientCpu = Math.max(clientCpu, cpuS(client.pid));
   }, 100);
   const started = performance.now();
@@ -118,10 +118,10 @@ async function runPhase(target: PhaseResult['target'], url: string, headers: Rec
     clearInterval(sampler);
   }
   const wallS = (performance.now() - started) / 1000;
-  const gatewayCpu = cpuS(pids.gateway) - before.gateway;
+  const proxyCpu = cpuS(pids.proxy) - before.proxy;
   const upstreamCpu = cpuS(pids.upstream) - before.upstream;
   const machine = machineBusyMicros();
-  const others = before.machine === undefined || machine === undefined ? undefined : (machine - before.machine) / 1e6 - gatewayCpu - upstreamCpu - clientCpu;
+  const others = before.machine === undefined || machine === undefined ? undefined : (machine - before.machine) / 1e6 - proxyCpu - upstreamCpu - clientCpu;
   await client.stop();
   const common = {
     target,
@@ -138,7 +138,7 @@ async function runPhase(target: PhaseResult['target'], url: string, headers: Rec
     loadAverage1m: machineFacts(REPO_ROOT).loadAverage1m,
   };
   if (target === 'direct') return common;
-  return { ...common, gatewayRssIdleMiB: round(rssIdle ?? 0, 1), gatewayRssPeakMiB: round(rssPeak, 1), gatewayCpuS: round(gatewayCpu, 2), gatewayCpuPercent: round((100 * gatewayCpu) / wallS, 1) };
+  return { ...common, gatewayRssIdleMiB: round(rssIdle ?? 0, 1), gatewayRssPeakMiB: round(rssPeak, 1), gatewayCpuS: round(proxyCpu, 2), gatewayCpuPercent: round((100 * proxyCpu) / wallS, 1) };
 }
 
 function addedTtft(through: PhaseResult, direct: PhaseResult): { p50: number; p99: number } {
@@ -193,8 +193,8 @@ async function benchmark(options: StreamsOptions, argv: readonly string[], tmp: 
   const gateway = await startBreakwater({ dataDir: join(tmp, 'data'), configPath, stdoutFile: process.env.BENCH_GATEWAY_LOG ?? join(tmp, 'breakwater.log'), nodeFlags: options.gatewayNodeFlags });
   const bare = spawnBenchChild({ name: 'bare proxy', args: ['--import', 'tsx', 'bench/bare-proxy.ts', simUrl, String(Math.max(...options.counts) + 64)], keepStdin: true });
   const bareUrl = String((await waitReady(bare)).url);
-  const pids = { gateway: gateway.child.pid, upstream: upstream.pid };
-  const barePids = { gateway: bare.pid, upstream: upstream.pid };
+  const pids = { proxy: gateway.child.pid, upstream: upstream.pid };
+  const barePids = { proxy: bare.pid, upstream: upstream.pid };
   try {
     // Both proxies get the same warm-up (JIT, pooled upstream connections): a cold one would pay
     // for it in the first streams' TTFT.
